@@ -1,0 +1,155 @@
+"""Command line: parse arguments, call the stages, print, choose the exit code. Nothing else prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from generator.diagnostics import Diagnostic, has_errors, render_github, render_json, render_text
+from generator.errors import DiagnosticsError, GeneratorError, UsageError
+from generator.loader import LoadedPortfolio, load_portfolio
+from generator.render import render
+from generator.tree import Tree, diff_tree, serialize, write_tree
+from generator.validate import ValidationReport, validate_tree_core
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+SCHEMA_PATH = Path("schemas/portfolio.schema.json")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+    parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
+    parser.add_argument("--format", choices=("text", "json", "github"), default="text", help="diagnostics format")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m generator", description="GitOps generator for GPU-as-a-Service model portfolios.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    build = sub.add_parser("build", help="render, validate and write the gitops/ tree")
+    _common(build)
+    build.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff when gitops/ is stale")
+    build.add_argument("--crd-dir", type=Path, action="append", default=[], help="also validate custom resources against these CRDs")
+
+    check = sub.add_parser("check", help="same as build --check")
+    _common(check)
+    check.add_argument("--crd-dir", type=Path, action="append", default=[], help="also validate custom resources against these CRDs")
+
+    schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
+    schema.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    schema.add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")
+    return parser
+
+
+def _emit_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(render_json(diagnostics))
+    elif fmt == "github":
+        sys.stdout.write(render_github(diagnostics))
+    else:
+        sys.stderr.write(render_text(diagnostics))
+
+
+def _load(args: argparse.Namespace) -> LoadedPortfolio:
+    path = args.portfolio or args.root / "portfolio.yaml"
+    return load_portfolio(path, display_name=_display(path))
+
+
+def _validate(tree: Tree, crd_dirs: list[Path]) -> ValidationReport:
+    report = validate_tree_core(tree)
+    if crd_dirs:
+        from generator.crds import validate_tree_custom
+
+        validate_tree_custom(tree, crd_dirs, report)
+    return report
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    loaded = _load(args)
+    tree = render(loaded.portfolio)
+    report = _validate(tree, args.crd_dir)
+    if has_errors(report.diagnostics):
+        raise DiagnosticsError(report.diagnostics)
+    if args.command == "check" or args.check:
+        diff = diff_tree(tree, args.root)
+        if diff:
+            sys.stdout.write(diff)
+            sys.stderr.write("gitops/ differs from what portfolio.yaml renders; run `python -m generator build`\n")
+            return EXIT_PROBLEMS
+        print(f"gitops/ is up to date: {len(tree)} files match {_display(args.portfolio or args.root / 'portfolio.yaml')}")
+        return EXIT_OK
+    written = write_tree(tree, args.root)
+    elapsed = time.perf_counter() - started
+    print(f"{len(tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "
+          f"{len(written.removed)} removed; {report.core_checked} core documents validated; {elapsed:.2f}s")
+    for path in written.written:
+        print(f"  wrote   {path}")
+    for path in written.removed:
+        print(f"  removed {path}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from generator.portfolio import json_schema
+
+    text = json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    target = args.root / SCHEMA_PATH
+    current = target.read_text(encoding="utf-8") if target.is_file() else None
+    if args.check:
+        if current != text:
+            sys.stderr.write(f"{SCHEMA_PATH} is stale; run `python -m generator schema`\n")
+            return EXIT_PROBLEMS
+        print(f"{SCHEMA_PATH} is up to date")
+        return EXIT_OK
+    if current != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {SCHEMA_PATH}")
+    else:
+        print(f"{SCHEMA_PATH} is up to date")
+    return EXIT_OK
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_build, "schema": cmd_schema}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    fmt = "text"
+    try:
+        args = build_parser().parse_args(argv)
+        fmt = getattr(args, "format", "text")
+        return COMMANDS[args.command](args)
+    except DiagnosticsError as error:
+        _emit_diagnostics(error.diagnostics, fmt)
+        return EXIT_PROBLEMS if has_errors(error.diagnostics) else EXIT_OK
+    except UsageError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_USAGE
+    except GeneratorError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as error:  # the last line of defence: a bug, reported without a traceback
+        sys.stderr.write(f"internal error: {type(error).__name__}: {error}\n"
+                         "this is a bug in the generator; please report it with the command you ran\n")
+        return EXIT_INTERNAL

@@ -1,0 +1,161 @@
+"""Facts derived from the portfolio, each by exactly one function.
+
+The InferenceService, the upload and registration Jobs, the quota check and the simulator all
+read these, so a value that is derived here can never disagree between two emitted files.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from generator.portfolio import Flavor, Model, Portfolio, Resources
+
+Tier = Literal["oci", "s3"]
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+
+
+def storage_tier(model: Model, portfolio: Portfolio) -> Tier | None:
+    """oci below the size limit when an image exists, else s3; None when no tier can serve the model."""
+    weights = model.weights
+    has_s3 = bool(weights.hugging_face or weights.s3_prefix)
+    if model.storage == "oci":
+        return "oci" if weights.oci else None
+    if model.storage == "s3":
+        return "s3" if has_s3 else None
+    if weights.oci and model.size_gb < portfolio.storage.oci_size_limit_gb:
+        return "oci"
+    if has_s3:
+        return "s3"
+    return None
+
+
+def s3_prefix(model: Model) -> str | None:
+    """The bucket prefix: explicit, or the Hugging Face repository name in lower case."""
+    if model.weights.s3_prefix:
+        return model.weights.s3_prefix
+    if model.weights.hugging_face:
+        return model.weights.hugging_face.split("/", 1)[1].lower()
+    return None
+
+
+def storage_uri(model: Model, portfolio: Portfolio) -> str:
+    tier = storage_tier(model, portfolio)
+    if tier == "oci":
+        return f"oci://{model.weights.oci}"
+    if tier == "s3":
+        return f"s3://{portfolio.storage.s3.bucket}/{s3_prefix(model)}/"
+    raise ValueError(f"model {model.name} has no storage tier")  # rules.py reports this first
+
+
+def tensor_parallel_size(model: Model) -> int:
+    return model.vllm.tensor_parallel_size or model.gpus
+
+
+def flavor_named(portfolio: Portfolio, name: str) -> Flavor | None:
+    return next((f for f in portfolio.flavors if f.name == name), None)
+
+
+def eligible_flavors(model: Model, portfolio: Portfolio) -> list[Flavor]:
+    """Flavors whose nodes can hold the model's pod, in the order Kueue tries them."""
+    if model.flavor:
+        pinned = flavor_named(portfolio, model.flavor)
+        return [pinned] if pinned and pinned.gpus_per_node >= model.gpus else []
+    return [f for f in portfolio.flavors if f.gpus_per_node >= model.gpus]
+
+
+def pinned_flavor(model: Model, portfolio: Portfolio) -> Flavor | None:
+    """The flavor a model is pinned to by nodeSelector.
+
+    An explicit pin wins. A model that only one flavor's nodes can hold is pinned to it, because
+    Kueue counts quota, not nodes. A model that fits several flavors is left to Kueue's flavor
+    assignment, so a 1-GPU model can use the 4-GPU node when the 1-GPU node is full.
+    """
+    eligible = eligible_flavors(model, portfolio)
+    if model.flavor or len(eligible) == 1:
+        return eligible[0] if eligible else None
+    return None
+
+
+def hardware_profile(model: Model, portfolio: Portfolio) -> Flavor | None:
+    """The dashboard hardware profile: the first flavor Kueue would try for the model."""
+    eligible = eligible_flavors(model, portfolio)
+    return eligible[0] if eligible else None
+
+
+def node_selector(model: Model, portfolio: Portfolio) -> dict[str, str]:
+    flavor = pinned_flavor(model, portfolio)
+    return {INSTANCE_TYPE_LABEL: flavor.instance_type} if flavor else {}
+
+
+def flavor_node_labels(flavor: Flavor, portfolio: Portfolio) -> dict[str, str]:
+    return {INSTANCE_TYPE_LABEL: flavor.instance_type, portfolio.cluster.gpu_node_role_label: ""}
+
+
+def model_resources(model: Model, portfolio: Portfolio) -> Resources | None:
+    if model.resources:
+        return model.resources
+    for profile in portfolio.model_defaults.resources:
+        if profile.gpus == model.gpus:
+            return Resources(requests=profile.requests, limits=profile.limits)
+    return None
+
+
+def vllm_args(model: Model, portfolio: Portfolio) -> list[str]:
+    """The InferenceService args; the runtime adds --port and --model."""
+    vllm = model.vllm
+    args = [f"--served-model-name={model.name}"]
+    if model.gpus > 1 or vllm.tensor_parallel_size:
+        args.append(f"--tensor-parallel-size={tensor_parallel_size(model)}")
+    if vllm.dtype:
+        args.append(f"--dtype={vllm.dtype}")
+    if vllm.max_model_len:
+        args.append(f"--max-model-len={vllm.max_model_len}")
+    args.append(f"--gpu-memory-utilization={portfolio.model_defaults.gpu_memory_utilization}")
+    if portfolio.model_defaults.trust_remote_code:
+        args.append("--trust-remote-code")
+    if vllm.tool_call_parser:
+        args += [f"--tool-call-parser={vllm.tool_call_parser}", "--enable-auto-tool-choice"]
+    return args + list(vllm.extra_args)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One distinct set of S3 weights: one PVC and one Job, whichever models share it."""
+
+    prefix: str
+    hugging_face: str
+    size_gb: float
+    volume_size: str
+    models: tuple[str, ...]
+
+    @property
+    def job_name(self) -> str:
+        return f"upload-{self.prefix.replace('/', '-').replace('.', '-').replace('_', '-')}"[:63].rstrip("-")
+
+
+def default_volume_size(size_gb: float) -> str:
+    """Twice the weights (download cache plus files), rounded up to 10Gi."""
+    return f"{max(10, math.ceil(size_gb * 2 / 10) * 10)}Gi"
+
+
+def uploads(portfolio: Portfolio) -> list[Upload]:
+    """Distinct S3 weights with a Hugging Face source, in portfolio order of first use."""
+    groups: dict[str, list[Model]] = {}
+    for model in portfolio.models:
+        prefix = s3_prefix(model)
+        if storage_tier(model, portfolio) == "s3" and model.weights.hugging_face and prefix:
+            groups.setdefault(prefix, []).append(model)
+    result = []
+    for prefix, models in groups.items():
+        size = max(m.size_gb for m in models)
+        explicit = [m.upload_volume_size for m in models if m.upload_volume_size]
+        result.append(Upload(
+            prefix=prefix,
+            hugging_face=str(models[0].weights.hugging_face),
+            size_gb=size,
+            volume_size=explicit[0] if explicit else default_volume_size(size),
+            models=tuple(m.name for m in models),
+        ))
+    return result

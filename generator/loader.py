@@ -1,0 +1,292 @@
+"""YAML -> Portfolio, with the source position of every value and safe-YAML limits.
+
+Every problem becomes a Diagnostic with file, line and column; nothing here raises anything but
+`DiagnosticsError` or `UsageError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from generator.diagnostics import Diagnostic, format_path
+from generator.errors import DiagnosticsError, UsageError
+from generator.portfolio import Portfolio
+
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+_STANDARD_TAG = "tag:yaml.org,2002:"
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding before it has a position: the field path it concerns, a rule id and a message."""
+
+    path: Path_
+    rule: str
+    message: str
+    severity: str = "error"
+    at_key: bool = False
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of the portfolio was written, 1-based."""
+
+    file: str
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path_, *, at_key: bool = False) -> tuple[int, int]:
+        if at_key and path in self.keys:
+            return self.keys[path]
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if prefix in self.values:
+                return self.values[prefix]
+        return (1, 1)
+
+    def locate(self, problem: Problem) -> Diagnostic:
+        line, column = self.position(problem.path, at_key=problem.at_key)
+        return Diagnostic(
+            file=self.file, line=line, column=column, rule=problem.rule,
+            path=format_path(problem.path), message=problem.message,
+            severity="warning" if problem.severity == "warning" else "error",
+        )
+
+
+@dataclass(frozen=True)
+class LoadedPortfolio:
+    portfolio: Portfolio
+    source: SourceMap
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Converter:
+    """Turns ruamel's round-trip tree into plain data while recording positions."""
+
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.nodes = 0
+        self.problems: list[Problem] = []
+
+    def convert(self, node: Any, path: Path_) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag and not tag.startswith(_STANDARD_TAG):
+            self.problems.append(Problem(path, "YAML004", f"unknown YAML tag {tag!r}; plain values only"))
+        if isinstance(node, CommentedMap):
+            out: dict[Any, Any] = {}
+            for key, value in node.items():
+                child = (*path, key if isinstance(key, (str, int)) else str(key))
+                self._record(node, key, child)
+                out[key] = self.convert(value, child)
+            return out
+        if isinstance(node, CommentedSeq):
+            items = []
+            for index, value in enumerate(node):
+                child = (*path, index)
+                try:
+                    line, col = node.lc.item(index)
+                    self.source.values[child] = (line + 1, col + 1)
+                except (KeyError, IndexError, TypeError):
+                    pass
+                items.append(self.convert(value, child))
+            return items
+        if isinstance(node, TaggedScalar):
+            return node.value
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        return node
+
+    def _record(self, node: CommentedMap, key: Any, child: Path_) -> None:
+        # Keys brought in by a `<<` merge have no position of their own; they inherit the parent's.
+        try:
+            kline, kcol = node.lc.key(key)
+            vline, vcol = node.lc.value(key)
+        except (KeyError, TypeError):
+            return
+        self.source.keys[child] = (kline + 1, kcol + 1)
+        self.source.values[child] = (vline + 1, vcol + 1)
+
+
+def read_portfolio_text(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DiagnosticsError([Diagnostic(str(path), 1, 1, "YAML005", "",
+                                               f"file is larger than {MAX_FILE_BYTES} bytes")])
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise UsageError(f"{path}: no such portfolio file") from e
+    except IsADirectoryError as e:
+        raise UsageError(f"{path}: is a directory, expected a portfolio YAML file") from e
+    except PermissionError as e:
+        raise UsageError(f"{path}: permission denied") from e
+
+
+def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
+    source = SourceMap(file)
+
+    def fail(rule: str, message: str, line: int = 1, column: int = 1) -> DiagnosticsError:
+        return DiagnosticsError([Diagnostic(file, line, column, rule, "", message)])
+
+    if len(data) > MAX_FILE_BYTES:
+        raise fail("YAML005", f"file is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise fail("YAML001", f"not UTF-8 text (byte {e.start})") from e
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        root = yaml.load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        rule = "YAML002" if type(e).__name__ == "DuplicateKeyError" else "YAML001"
+        problem = (e.problem or "invalid YAML").strip()
+        if rule == "YAML002":
+            problem = problem.split(" with value")[0] + "; each key may appear once in a mapping"
+        elif e.context:
+            problem = f"{e.context.strip()}: {problem}"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise fail(rule, problem, line, column) from e
+    except (YAMLError, ValueError, TypeError, RecursionError) as e:
+        raise fail("YAML001", f"invalid YAML: {e}") from e
+    if root is None:
+        raise fail("YAML003", "the file is empty; expected a mapping with namespace, flavors, models, ...")
+    if not isinstance(root, CommentedMap):
+        raise fail("YAML003", f"the top level must be a mapping, not a {type(root).__name__.replace('Commented', '').lower()}")
+    source.values[()] = (1, 1)
+    converter = _Converter(source)
+    try:
+        plain = converter.convert(root, ())
+    except _TooLarge as e:
+        raise fail("YAML006", f"the document expands to more than {MAX_NODES} nodes (aliases?)") from e
+    except RecursionError as e:
+        raise fail("YAML006", "the document is nested too deeply or refers to itself") from e
+    if converter.problems:
+        raise DiagnosticsError([source.locate(p) for p in converter.problems])
+    return plain, source
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class a field holds, looking through Optional, list, dict and Annotated."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation
+        elif origin in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return annotation
+
+
+def _model_at(loc: Path_) -> type[BaseModel] | None:
+    current: Any = Portfolio
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        by_alias = {(f.alias or name): f for name, f in current.model_fields.items()}
+        if part not in by_alias:
+            return None
+        current = _unwrap(by_alias[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+_PATTERN_HELP = {
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": "must be a DNS-1123 label: lower-case letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    "@sha256:": "must be an image pinned by digest (registry/repository@sha256:<64 hex>); floating tags are refused",
+}
+
+
+def _describe(error: Any) -> tuple[str, bool]:
+    """A message that says what is allowed, and whether it points at the key rather than the value."""
+    kind = error["type"]
+    loc = error["loc"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        keys = allowed_keys(model) if model else []
+        message = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        if keys:
+            message += f" (allowed: {', '.join(keys)})"
+        return message, True
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing", False
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        for needle, text in _PATTERN_HELP.items():
+            if needle in pattern:
+                return f"{given!r} {text}", False
+        return f"{given!r} does not match the pattern {pattern}", False
+    message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
+    if kind not in ("model_type", "dict_type", "list_type") and not isinstance(given, (dict, list)):
+        message += f" (got {given!r})"
+    return message, False
+
+
+def validate_data(plain: Any, source: SourceMap) -> Portfolio:
+    try:
+        return Portfolio.model_validate(plain)
+    except ValidationError as e:
+        problems = []
+        for error in e.errors():
+            loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+            message, at_key = _describe(error)
+            problems.append(Problem(loc, _schema_rule(error["type"]), message, at_key=at_key))
+        raise DiagnosticsError(sorted({source.locate(p) for p in problems})) from e
+
+
+def _schema_rule(kind: str) -> str:
+    return {"extra_forbidden": "SCH002", "missing": "SCH003"}.get(kind, "SCH001")
+
+
+def load_portfolio(path: Path, *, display_name: str | None = None) -> LoadedPortfolio:
+    """Load, validate and check a portfolio; raise DiagnosticsError with every problem found."""
+    from generator.rules import check_portfolio
+
+    file = display_name or str(path)
+    plain, source = parse_yaml(read_portfolio_text(path), file)
+    portfolio = validate_data(plain, source)
+    problems = check_portfolio(portfolio)
+    diagnostics = sorted(source.locate(p) for p in problems)
+    if any(d.severity == "error" for d in diagnostics):
+        raise DiagnosticsError(diagnostics)
+    return LoadedPortfolio(portfolio, source)

@@ -1,0 +1,54 @@
+"""render(portfolio) -> Tree: pure, no I/O; one module per emitted component."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator.portfolio import Portfolio
+from generator.render.argocd import APP_OF_APPS_DIR, render_argocd, serving_tree_path
+from generator.render.common import Document
+from generator.render.inference import render_inference
+from generator.render.kueue import render_kueue
+from generator.render.registration import render_registration
+from generator.render.runtime import render_runtime
+from generator.render.upload import render_upload
+from generator.tree import Tree
+
+Component = Callable[[Portfolio], dict[str, list[Document]]]
+
+# Folder under the serving tree -> renderer, in sync-wave order.
+COMPONENTS: tuple[tuple[str, Component], ...] = (
+    ("kueue", render_kueue),
+    ("model-upload", render_upload),
+    ("serving-runtime", render_runtime),
+    ("inference", render_inference),
+    ("model-registration", render_registration),
+)
+
+
+def kustomization(resources: list[str]) -> Document:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    }
+
+
+def _add_root(tree: Tree, folder: str, files: dict[str, list[Document]]) -> None:
+    for name, documents in files.items():
+        tree[f"{folder}/{name}"] = documents
+    tree[f"{folder}/kustomization.yaml"] = [kustomization(list(files))]
+
+
+def render(portfolio: Portfolio) -> Tree:
+    tree: Tree = {}
+    base = serving_tree_path(portfolio)
+    present = []
+    for folder, component in COMPONENTS:
+        files = component(portfolio)
+        if files:
+            _add_root(tree, f"{base}/{folder}", files)
+            present.append(folder)
+    tree[f"{base}/kustomization.yaml"] = [kustomization(present)]
+    _add_root(tree, APP_OF_APPS_DIR, render_argocd(portfolio))
+    return dict(sorted(tree.items()))

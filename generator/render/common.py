@@ -1,0 +1,66 @@
+"""Small builders shared by the renderers: metadata, sync waves, the GPU toleration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.portfolio import Portfolio
+
+Document = dict[str, Any]
+
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+# Argo CD applies a wave only when the one before it is healthy: queues first, weights complete
+# before serving, the runtime before the models that use it, registration last.
+WAVES = {"kueue": 0, "model-upload": 1, "serving-runtime": 2, "inference": 3, "model-registration": 4}
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuaas-generator"}
+
+
+def metadata(
+    name: str,
+    *,
+    namespace: str | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    wave: str | None = None,
+) -> Document:
+    meta: Document = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    all_labels = {**MANAGED_BY, **(labels or {})}
+    meta["labels"] = all_labels
+    all_annotations = dict(annotations or {})
+    if wave is not None:
+        all_annotations = {SYNC_WAVE: str(WAVES[wave]), **all_annotations}
+    if all_annotations:
+        meta["annotations"] = all_annotations
+    return meta
+
+
+def gpu_toleration(portfolio: Portfolio) -> Document:
+    taint = portfolio.cluster.gpu_taint
+    return {"key": taint.key, "operator": "Exists", "effect": taint.effect}
+
+
+def restricted_container_security() -> Document:
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def restricted_pod_security() -> Document:
+    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def env_list(env: dict[str, str]) -> list[Document]:
+    return [{"name": key, "value": value} for key, value in env.items()]
+
+
+def secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> Document:
+    ref: Document = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}

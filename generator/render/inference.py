@@ -1,0 +1,65 @@
+"""One KServe InferenceService per model, served by vLLM in RawDeployment mode."""
+
+from __future__ import annotations
+
+from generator.derive import hardware_profile, model_resources, node_selector, storage_tier, storage_uri, vllm_args
+from generator.portfolio import Model, Portfolio
+from generator.render.common import Document, env_list, gpu_toleration, metadata
+
+
+def inference_service(model: Model, portfolio: Portfolio) -> Document:
+    gpu = portfolio.cluster.gpu_resource
+    resources = model_resources(model, portfolio)
+    profile = hardware_profile(model, portfolio)
+    assert resources is not None and profile is not None  # guaranteed by rules PF004 and PF009
+    annotations = {
+        "openshift.io/display-name": model.display_name,
+        "opendatahub.io/genai-use-case": model.use_case,
+        "opendatahub.io/hardware-profile-name": profile.name,
+        "opendatahub.io/hardware-profile-namespace": portfolio.cluster.hardware_profile_namespace,
+        "opendatahub.io/model-type": "generative",
+        "security.opendatahub.io/enable-auth": "false",
+        "serving.kserve.io/deploymentMode": "RawDeployment",
+    }
+    labels = {
+        "opendatahub.io/dashboard": "true",
+        "opendatahub.io/genai-asset": "true",
+        "kueue.x-k8s.io/queue-name": portfolio.kueue.local_queue,
+        "networking.kserve.io/visibility": "exposed",
+    }
+    model_spec: Document = {
+        "modelFormat": {"name": "vLLM"},
+        "runtime": portfolio.runtime.name,
+        "storageUri": storage_uri(model, portfolio),
+    }
+    if storage_tier(model, portfolio) == "s3":
+        model_spec["storage"] = {"key": portfolio.storage.s3.connection_secret}
+    model_spec["args"] = vllm_args(model, portfolio)
+    if portfolio.model_defaults.env:
+        model_spec["env"] = env_list(portfolio.model_defaults.env)
+    model_spec["resources"] = {
+        "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory, gpu: str(model.gpus)},
+        "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory, gpu: str(model.gpus)},
+    }
+    predictor: Document = {
+        "minReplicas": 1 if model.state == "active" else 0,
+        "maxReplicas": portfolio.model_defaults.max_replicas,
+        # Under a full quota a rolling update deadlocks: the new pod waits for the old pod's quota.
+        "deploymentStrategy": {"type": "Recreate"},
+    }
+    selector = node_selector(model, portfolio)
+    if selector:
+        predictor["nodeSelector"] = selector
+    predictor["tolerations"] = [gpu_toleration(portfolio)]
+    predictor["model"] = model_spec
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": metadata(model.name, namespace=portfolio.namespace, labels=labels,
+                             annotations=annotations, wave="inference"),
+        "spec": {"predictor": predictor},
+    }
+
+
+def render_inference(portfolio: Portfolio) -> dict[str, list[Document]]:
+    return {f"{model.name}.yaml": [inference_service(model, portfolio)] for model in portfolio.models}

@@ -1,0 +1,102 @@
+"""Model Registry registration: one Job for every model, with its real storage URI."""
+
+from __future__ import annotations
+
+import json
+
+from generator.derive import storage_tier, storage_uri
+from generator.portfolio import Model, Portfolio
+from generator.render.common import (
+    Document,
+    metadata,
+    restricted_container_security,
+    restricted_pod_security,
+)
+from generator.render.scripts import script
+
+CONFIGMAP = "model-registration"
+JOB = "register-models"
+COMPONENT = {"app.kubernetes.io/component": "model-registration"}
+
+
+def registration_entry(model: Model, portfolio: Portfolio) -> dict[str, object]:
+    props = {
+        "display_name": model.display_name,
+        "provider": model.provider,
+        "use_case": model.use_case,
+        "precision": model.precision,
+        "gpus": str(model.gpus),
+        "size_gb": f"{model.size_gb:g}",
+        "storage_tier": str(storage_tier(model, portfolio)),
+    }
+    if model.vllm.max_model_len:
+        props["context_length"] = str(model.vllm.max_model_len)
+    return {
+        "name": model.name,
+        "description": model.description or f"{model.display_name}: {model.use_case}",
+        "owner": portfolio.model_registry.owner,
+        "version": "1",
+        "uri": storage_uri(model, portfolio),
+        "properties": props,
+    }
+
+
+def registration_configmap(portfolio: Portfolio) -> Document:
+    entries = [registration_entry(m, portfolio) for m in portfolio.models]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(CONFIGMAP, namespace=portfolio.model_registry.namespace,
+                             labels=COMPONENT, wave="model-registration"),
+        "data": {
+            "models.json": json.dumps(entries, indent=2, sort_keys=True) + "\n",
+            "register.py": script("register.py"),
+        },
+    }
+
+
+def registration_job(portfolio: Portfolio) -> Document:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(JOB, namespace=portfolio.model_registry.namespace,
+                             labels=COMPONENT, wave="model-registration"),
+        "spec": {
+            "backoffLimit": portfolio.jobs.backoff_limit,
+            "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
+            "template": {
+                "metadata": {"labels": COMPONENT},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": restricted_pod_security(),
+                    "containers": [
+                        {
+                            "name": "register",
+                            "image": portfolio.jobs.image,
+                            "command": ["python3", "/opt/registration/register.py"],
+                            "env": [
+                                {"name": "REGISTRY_URL", "value": portfolio.model_registry.url},
+                                {"name": "MODELS_FILE", "value": "/opt/registration/models.json"},
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "500m", "memory": "256Mi"},
+                            },
+                            "securityContext": restricted_container_security(),
+                            "volumeMounts": [
+                                {"name": "registration", "mountPath": "/opt/registration", "readOnly": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": "registration", "configMap": {"name": CONFIGMAP}}],
+                },
+            },
+        },
+    }
+
+
+def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
+    return {
+        "registration-config.yaml": [registration_configmap(portfolio)],
+        "register-models.yaml": [registration_job(portfolio)],
+    }

@@ -1,0 +1,54 @@
+"""The vLLM ServingRuntime shared by every model."""
+
+from __future__ import annotations
+
+from generator.portfolio import Portfolio
+from generator.render.common import Document, metadata
+
+PORT = 8080
+
+
+def serving_runtime(portfolio: Portfolio) -> Document:
+    runtime = portfolio.runtime
+    gpu = portfolio.cluster.gpu_resource
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "ServingRuntime",
+        "metadata": metadata(
+            runtime.name,
+            namespace=portfolio.namespace,
+            labels={"opendatahub.io/dashboard": "true"},
+            annotations={
+                "openshift.io/display-name": runtime.display_name,
+                "opendatahub.io/apiProtocol": "REST",
+                "opendatahub.io/recommended-accelerators": f'["{gpu}"]',
+                "opendatahub.io/template-name": "vllm-cuda-runtime",
+            },
+            wave="serving-runtime",
+        ),
+        "spec": {
+            "annotations": {
+                "prometheus.io/path": "/metrics",
+                "prometheus.io/port": str(PORT),
+                "opendatahub.io/kserve-runtime": "vllm",
+            },
+            "multiModel": False,
+            "supportedModelFormats": [{"name": "vLLM", "autoSelect": True}],
+            "containers": [
+                {
+                    "name": "kserve-container",
+                    "image": runtime.image,
+                    "command": ["python", "-m", "vllm.entrypoints.openai.api_server"],
+                    "args": [f"--port={PORT}", "--model=/mnt/models", "--served-model-name={{.Name}}"],
+                    "env": [{"name": "HF_HOME", "value": "/tmp/hf_home"}],
+                    "ports": [{"containerPort": PORT, "protocol": "TCP"}],
+                    "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+                }
+            ],
+            "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": runtime.shm_size}}],
+        },
+    }
+
+
+def render_runtime(portfolio: Portfolio) -> dict[str, list[Document]]:
+    return {f"{portfolio.runtime.name}.yaml": [serving_runtime(portfolio)]}

@@ -1,0 +1,108 @@
+"""Model uploads: one shared uploader script, and one PVC and Job per distinct S3 weights."""
+
+from __future__ import annotations
+
+from generator.derive import Upload, uploads
+from generator.portfolio import Portfolio
+from generator.render.common import (
+    Document,
+    metadata,
+    restricted_container_security,
+    restricted_pod_security,
+    secret_env,
+)
+from generator.render.scripts import script
+
+UPLOADER_CONFIGMAP = "model-uploader"
+COMPONENT = {"app.kubernetes.io/component": "model-upload"}
+
+
+def uploader_configmap(portfolio: Portfolio) -> Document:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(UPLOADER_CONFIGMAP, namespace=portfolio.storage.s3.upload_namespace,
+                             labels=COMPONENT, wave="model-upload"),
+        "data": {"upload.py": script("upload.py")},
+    }
+
+
+def volume_claim(upload: Upload, portfolio: Portfolio) -> Document:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(upload.job_name, namespace=portfolio.storage.s3.upload_namespace,
+                             labels=COMPONENT, wave="model-upload"),
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": portfolio.storage.s3.storage_class,
+            "resources": {"requests": {"storage": upload.volume_size}},
+        },
+    }
+
+
+def upload_job(upload: Upload, portfolio: Portfolio) -> Document:
+    s3 = portfolio.storage.s3
+    hf = portfolio.hugging_face
+    labels = {**COMPONENT, "gpuaas.opendatahub.io/s3-prefix": upload.prefix.replace("/", ".")}
+    env = [
+        {"name": "HF_REPO", "value": upload.hugging_face},
+        {"name": "S3_ENDPOINT", "value": s3.endpoint},
+        {"name": "S3_BUCKET", "value": s3.bucket},
+        {"name": "S3_PREFIX", "value": upload.prefix},
+        {"name": "WORK_DIR", "value": "/data/weights"},
+        {"name": "HF_HOME", "value": "/data/hf-home"},
+        {"name": "HOME", "value": "/data"},
+        secret_env("AWS_ACCESS_KEY_ID", s3.credentials_secret, "AWS_ACCESS_KEY_ID"),
+        secret_env("AWS_SECRET_ACCESS_KEY", s3.credentials_secret, "AWS_SECRET_ACCESS_KEY"),
+        secret_env("HF_TOKEN", hf.token_secret, hf.token_key, optional=True),
+    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(upload.job_name, namespace=s3.upload_namespace, labels=labels,
+                             annotations={"gpuaas.opendatahub.io/models": ",".join(upload.models)},
+                             wave="model-upload"),
+        "spec": {
+            "backoffLimit": portfolio.jobs.backoff_limit,
+            "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": restricted_pod_security(),
+                    "containers": [
+                        {
+                            "name": "upload",
+                            "image": portfolio.jobs.image,
+                            "command": ["python3", "/opt/uploader/upload.py"],
+                            "env": env,
+                            "resources": {
+                                "requests": {"cpu": "2", "memory": "4Gi"},
+                                "limits": {"cpu": "4", "memory": "8Gi"},
+                            },
+                            "securityContext": restricted_container_security(),
+                            "volumeMounts": [
+                                {"name": "data", "mountPath": "/data"},
+                                {"name": "uploader", "mountPath": "/opt/uploader", "readOnly": True},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "data", "persistentVolumeClaim": {"claimName": upload.job_name}},
+                        {"name": "uploader", "configMap": {"name": UPLOADER_CONFIGMAP}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def render_upload(portfolio: Portfolio) -> dict[str, list[Document]]:
+    found = uploads(portfolio)
+    if not found:
+        return {}
+    files = {"uploader-script.yaml": [uploader_configmap(portfolio)]}
+    for upload in found:
+        files[f"{upload.job_name}.yaml"] = [volume_claim(upload, portfolio), upload_job(upload, portfolio)]
+    return files

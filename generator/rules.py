@@ -1,0 +1,151 @@
+"""Cross-field rules of the portfolio: one function per rule, each yielding Problems with a path.
+
+Rule ids are stable; the README lists them. Lint rules about vLLM and Kueue pitfalls live in
+`generator.lint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from generator.derive import (
+    eligible_flavors,
+    flavor_named,
+    model_resources,
+    s3_prefix,
+    storage_tier,
+)
+from generator.loader import Problem
+from generator.portfolio import Portfolio
+
+Rule = Callable[[Portfolio], Iterator[Problem]]
+
+
+def unique_model_names(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF001: two models with one name would overwrite each other's InferenceService."""
+    first: dict[str, int] = {}
+    for index, model in enumerate(portfolio.models):
+        if model.name in first:
+            yield Problem(("models", index, "name"), "PF001",
+                          f"model name {model.name!r} is already used by models[{first[model.name]}]; names must be unique")
+        first.setdefault(model.name, index)
+
+
+def unique_flavor_names(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF002: flavor names are ResourceFlavor names, unique in the cluster."""
+    first: dict[str, int] = {}
+    for index, flavor in enumerate(portfolio.flavors):
+        if flavor.name in first:
+            yield Problem(("flavors", index, "name"), "PF002",
+                          f"flavor name {flavor.name!r} is already used by flavors[{first[flavor.name]}]; names must be unique")
+        first.setdefault(flavor.name, index)
+
+
+def pinned_flavor_exists(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF003: a model pinned to a flavor that is not declared."""
+    names = [f.name for f in portfolio.flavors]
+    for index, model in enumerate(portfolio.models):
+        if model.flavor and model.flavor not in names:
+            yield Problem(("models", index, "flavor"), "PF003",
+                          f"unknown flavor {model.flavor!r}; declared flavors: {', '.join(names)}")
+
+
+def gpus_fit_a_node(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF004: a pod cannot span nodes, so its GPUs must fit one node of some flavor."""
+    for index, model in enumerate(portfolio.models):
+        if eligible_flavors(model, portfolio):
+            continue
+        if model.flavor:
+            pinned = flavor_named(portfolio, model.flavor)
+            if pinned:
+                yield Problem(("models", index, "gpus"), "PF004",
+                              f"{model.gpus} GPUs do not fit one node of the pinned flavor {pinned.name!r} "
+                              f"({pinned.gpus_per_node} GPUs per node)")
+            continue
+        largest = max(portfolio.flavors, key=lambda f: f.gpus_per_node)
+        yield Problem(("models", index, "gpus"), "PF004",
+                      f"{model.gpus} GPUs fit no node: the largest flavor {largest.name!r} has "
+                      f"{largest.gpus_per_node} GPUs per node")
+
+
+def storage_is_possible(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF006/PF007: every model needs a storage tier that can hold its weights."""
+    limit = portfolio.storage.oci_size_limit_gb
+    for index, model in enumerate(portfolio.models):
+        weights = model.weights
+        oci_too_big = model.size_gb >= limit
+        if model.storage == "oci" and weights.oci and oci_too_big:
+            yield Problem(("models", index, "storage"), "PF006",
+                          f"an OCI ModelCar of {model.size_gb:g} GB is not below storage.ociSizeLimitGB ({limit:g}); "
+                          "it fails to unpack ('no space left on device'): use storage: s3 with huggingFace or s3Prefix")
+        elif storage_tier(model, portfolio) is None:
+            if model.storage == "auto" and weights.oci and oci_too_big:
+                yield Problem(("models", index, "weights", "oci"), "PF006",
+                              f"the model is {model.size_gb:g} GB, not below storage.ociSizeLimitGB ({limit:g}), and has only "
+                              "an OCI image, which fails to unpack ('no space left on device'); add weights.huggingFace "
+                              "or weights.s3Prefix so it is served from S3")
+            else:
+                need = "weights.oci" if model.storage == "oci" else "weights.huggingFace or weights.s3Prefix"
+                yield Problem(("models", index, "storage"), "PF007",
+                              f"storage {model.storage!r} needs {need}")
+
+
+def shared_weights_agree(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF008: models sharing an S3 prefix share one upload, so they must name the same source."""
+    source_of: dict[str, tuple[int, str | None]] = {}
+    for index, model in enumerate(portfolio.models):
+        prefix = s3_prefix(model)
+        if storage_tier(model, portfolio) != "s3" or prefix is None:
+            continue
+        if prefix in source_of and source_of[prefix][1] != model.weights.hugging_face:
+            other, repo = source_of[prefix]
+            yield Problem(("models", index, "weights", "s3Prefix" if model.weights.s3_prefix else "huggingFace"), "PF008",
+                          f"S3 prefix {prefix!r} is already filled from {repo or 'outside this portfolio'} by "
+                          f"models[{other}]; models sharing a prefix must name the same huggingFace repository")
+        source_of.setdefault(prefix, (index, model.weights.hugging_face))
+
+
+def resources_known(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF009/PF010: every model pod has CPU and memory, from its own resources or a profile."""
+    seen: set[int] = set()
+    for index, profile in enumerate(portfolio.model_defaults.resources):
+        if profile.gpus in seen:
+            yield Problem(("modelDefaults", "resources", index, "gpus"), "PF010",
+                          f"a resource profile for {profile.gpus} GPUs is already declared")
+        seen.add(profile.gpus)
+    for index, model in enumerate(portfolio.models):
+        if model_resources(model, portfolio) is None:
+            known = ", ".join(str(g) for g in sorted(seen)) or "none"
+            yield Problem(("models", index, "gpus"), "PF009",
+                          f"no modelDefaults.resources profile for {model.gpus} GPUs (profiles: {known}); "
+                          "add one or give the model its own resources")
+
+
+def active_models_fit_quota(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF005: the baseline (active models) must be admitted by Kueue, or the demo starts broken."""
+    from generator.placement import baseline_admission
+
+    for rejected in baseline_admission(portfolio).rejected:
+        yield Problem(("models", rejected.index, "state"), "PF005",
+                      f"active model does not fit the quota: {rejected.reason}; make it queued or raise the quota")
+
+
+RULES: tuple[Rule, ...] = (
+    unique_model_names,
+    unique_flavor_names,
+    pinned_flavor_exists,
+    gpus_fit_a_node,
+    storage_is_possible,
+    shared_weights_agree,
+    resources_known,
+)
+
+
+def check_portfolio(portfolio: Portfolio) -> list[Problem]:
+    problems = [p for rule in RULES for p in rule(portfolio)]
+    if not any(p.severity == "error" for p in problems):
+        # The quota check needs every model placeable and sized; run it only on a sound portfolio.
+        problems += list(active_models_fit_quota(portfolio))
+    return problems
+
+
