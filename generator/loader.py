@@ -177,7 +177,8 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
     if root is None:
         raise fail("YAML003", "the file is empty; expected a mapping with namespace, flavors, models, ...")
     if not isinstance(root, CommentedMap):
-        raise fail("YAML003", f"the top level must be a mapping, not a {type(root).__name__.replace('Commented', '').lower()}")
+        kind = "list" if isinstance(root, CommentedSeq) else "scalar"
+        raise fail("YAML003", f"the top level must be a mapping of portfolio sections, not a {kind}")
     source.values[()] = (1, 1)
     converter = _Converter(source)
     try:
@@ -257,7 +258,7 @@ def _describe(error: Any) -> tuple[str, bool]:
                 return f"{given!r} {text}", False
         return f"{given!r} does not match the pattern {pattern}", False
     message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
-    if kind not in ("model_type", "dict_type", "list_type") and not isinstance(given, (dict, list)):
+    if kind not in ("model_type", "dict_type", "list_type", "value_error") and not isinstance(given, (dict, list)):
         message += f" (got {given!r})"
     return message, False
 

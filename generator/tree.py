@@ -111,6 +111,7 @@ def write_tree(tree: Tree, root: Path) -> WriteReport:
     if outside:
         raise GeneratorError(f"refusing to write outside {OUTPUT_ROOT}/: {', '.join(outside)}")
     report = WriteReport()
+    root.mkdir(parents=True, exist_ok=True)
     with build_lock(root):
         conflicts = _conflicts(files, root)
         if conflicts:

@@ -1,0 +1,71 @@
+"""Shared helpers: fixture locations, loading portfolios from text, rendering fixture trees."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from generator.diagnostics import Diagnostic
+from generator.errors import DiagnosticsError
+from generator.loader import LoadedPortfolio, load_portfolio
+from generator.render import render
+from generator.tree import Tree, write_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTFOLIOS = ROOT / "tests" / "fixtures" / "portfolios"
+VALID = sorted(p.name for p in (PORTFOLIOS / "valid").iterdir() if p.is_dir())
+INVALID = sorted(p.name for p in (PORTFOLIOS / "invalid").iterdir() if p.is_dir())
+MINIMAL_TEXT = (PORTFOLIOS / "valid" / "minimal" / "portfolio.yaml").read_text(encoding="utf-8")
+DEFAULT_PORTFOLIO = ROOT / "portfolio.yaml"
+
+
+def portfolio_path(name: str) -> Path:
+    """'default' is the bundled portfolio; other names are fixtures under valid/."""
+    return DEFAULT_PORTFOLIO if name == "default" else PORTFOLIOS / "valid" / name / "portfolio.yaml"
+
+
+def load_named(name: str) -> LoadedPortfolio:
+    return load_portfolio(portfolio_path(name), display_name="portfolio.yaml")
+
+
+def render_named(name: str) -> Tree:
+    return render(load_named(name).portfolio)
+
+
+def load_text(tmp_path: Path, text: str) -> LoadedPortfolio:
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_portfolio(path, display_name="portfolio.yaml")
+
+
+def problems_in(tmp_path: Path, text: str) -> list[Diagnostic]:
+    try:
+        load_text(tmp_path, text)
+    except DiagnosticsError as error:
+        return error.diagnostics
+    return []
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"{old!r} must occur exactly once"
+    return text.replace(old, new)
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    found = shutil.which("kubectl")
+    if not found:
+        pytest.fail("kubectl is required (kustomize build tests); install it, do not skip these tests")
+    return found
+
+
+def kustomize(kubectl: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False)
+
+
+def materialize(tree: Tree, root: Path) -> Path:
+    write_tree(tree, root)
+    return root

@@ -1,0 +1,99 @@
+"""The loader reports every bad input with its exact position and never raises anything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, problems_in, replace_once
+from generator.errors import DiagnosticsError, UsageError
+from generator.loader import load_portfolio
+
+
+def _expected(case: str) -> list[str]:
+    return (PORTFOLIOS / "invalid" / case / "expected.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_portfolio_reports_exact_positions(case: str) -> None:
+    with pytest.raises(DiagnosticsError) as raised:
+        load_portfolio(PORTFOLIOS / "invalid" / case / "portfolio.yaml", display_name="portfolio.yaml")
+    got = [f"{d.line}:{d.column} {d.rule} {d.path}".rstrip() for d in raised.value.diagnostics]
+    assert got == _expected(case)
+    assert all(d.file == "portfolio.yaml" and d.severity == "error" for d in raised.value.diagnostics)
+
+
+def test_unknown_key_suggests_the_nearest_and_lists_allowed(tmp_path: Path) -> None:
+    [unknown] = [d for d in problems_in(tmp_path, replace_once(MINIMAL_TEXT, "    precision:", "    precison:"))
+                 if d.rule == "SCH002"]
+    assert "did you mean 'precision'?" in unknown.message
+    assert "allowed: name, displayName" in unknown.message
+    assert (unknown.line, unknown.column) == (37, 5)
+
+
+def test_all_problems_are_reported_in_one_run_sorted_by_position(tmp_path: Path) -> None:
+    text = replace_once(MINIMAL_TEXT, "namespace: demo", "namespace: Demo")
+    text = replace_once(text, "    gpus: 1\n    state: active", "    gpus: 0\n    state: running")
+    found = problems_in(tmp_path, text)
+    assert [(d.line, d.path) for d in found] == [(1, "namespace"), (38, "models[0].gpus"), (39, "models[0].state")]
+    assert "'active' or 'queued'" in found[2].message
+
+
+def test_duplicate_key_points_at_the_second_occurrence(tmp_path: Path) -> None:
+    [dup] = problems_in(tmp_path, replace_once(MINIMAL_TEXT, "    provider: Example\n", "    provider: Example\n    provider: Other\n"))
+    assert (dup.rule, dup.line, dup.column) == ("YAML002", 33, 5)
+    assert '"provider"' in dup.message
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such portfolio file"):
+        load_portfolio(tmp_path / "nope.yaml")
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "portfolio.yaml"
+    path.write_text("# " + "x" * (1 << 20) + "\n", encoding="utf-8")
+    with pytest.raises(DiagnosticsError) as raised:
+        load_portfolio(path)
+    assert raised.value.diagnostics[0].rule == "YAML005"
+
+
+def test_quantities_are_normalised_to_one_spelling(tmp_path: Path) -> None:
+    text = replace_once(MINIMAL_TEXT, 'requests: {cpu: "4", memory: 16Gi}', "requests: {cpu: 4, memory: 16Gi}")
+    loaded = load_portfolio(_write(tmp_path, text))
+    assert loaded.portfolio.model_defaults.resources[0].requests.cpu == "4"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+_yaml_fragments = st.sampled_from([
+    "a", ":", " ", "\n", "-", "[", "]", "{", "}", "&x", "*x", "!t", "'", '"', "#", "models", "gpus", "1", "<<",
+    "namespace: x\n", "  - name: m\n", "---\n", "? ", "|\n", "\t", "~", "0x1", "1e9", "2024-01-01",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_yaml_fragments, max_size=40).map("".join))
+def test_any_input_gives_a_portfolio_or_diagnostics(tmp_path: Path, text: str) -> None:
+    try:
+        load_portfolio(_write(tmp_path, text))
+    except DiagnosticsError as error:
+        assert error.diagnostics
+        assert all(d.line >= 1 and d.column >= 1 for d in error.diagnostics)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=0, max_value=len(MINIMAL_TEXT) - 1), st.sampled_from(["", "x", ":", "-", " ", "\n", "]"]))
+def test_mutated_portfolio_never_raises_anything_else(tmp_path: Path, at: int, insert: str) -> None:
+    text = MINIMAL_TEXT[:at] + insert + MINIMAL_TEXT[at + 1:]
+    try:
+        load_portfolio(_write(tmp_path, text))
+    except DiagnosticsError as error:
+        assert error.diagnostics

@@ -1,0 +1,83 @@
+"""Each cross-field rule passes on a near miss; its failing case lives in fixtures/portfolios/invalid/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL_TEXT, load_named, load_text, problems_in, replace_once
+from generator import rules
+
+SECOND_MODEL = MINIMAL_TEXT[MINIMAL_TEXT.index("  - name: tiny"):]
+
+
+HF_WEIGHTS = ("      oci: quay.io/example/modelcar-tiny:1.0", "      huggingFace: Org/Tiny")
+
+
+def _with_second(name: str, *, base: str = MINIMAL_TEXT, model: str = SECOND_MODEL) -> str:
+    return base + model.replace("name: tiny", f"name: {name}").replace("state: active", "state: queued")
+
+
+NEAR_MISSES = {
+    # rule function -> a portfolio that comes as close as possible without breaking the rule
+    "unique_model_names": _with_second("tiny-2"),
+    "unique_flavor_names": replace_once(MINIMAL_TEXT, "models:\n", "  - name: gpu-small-2\n    instanceType: g5.2xlarge\n"
+                                        "    gpusPerNode: 1\n    quota: {gpus: 1, cpu: \"4\", memory: 16Gi}\nmodels:\n"),
+    "pinned_flavor_exists": MINIMAL_TEXT + "    flavor: gpu-small\n",
+    "gpus_fit_a_node": MINIMAL_TEXT,
+    "storage_is_possible": replace_once(MINIMAL_TEXT, "    sizeGB: 2", "    sizeGB: 19.9"),
+    "shared_weights_agree": _with_second("tiny-2", base=MINIMAL_TEXT.replace(*HF_WEIGHTS),
+                                         model=SECOND_MODEL.replace(*HF_WEIGHTS)),
+    "resources_known": MINIMAL_TEXT,
+    "active_models_fit_quota": _with_second("tiny-2"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(NEAR_MISSES))
+def test_rule_passes_on_near_miss(tmp_path: Path, rule: str) -> None:
+    portfolio = load_text(tmp_path, NEAR_MISSES[rule]).portfolio
+    assert list(getattr(rules, rule)(portfolio)) == []
+
+
+def test_every_rule_has_a_near_miss() -> None:
+    assert {r.__name__ for r in rules.RULES} | {"active_models_fit_quota"} == set(NEAR_MISSES)
+
+
+def test_shared_weights_pair_is_one_upload(tmp_path: Path) -> None:
+    from generator.derive import uploads
+
+    portfolio = load_text(tmp_path, NEAR_MISSES["shared_weights_agree"]).portfolio
+    [upload] = uploads(portfolio)
+    assert upload.models == ("tiny", "tiny-2") and upload.prefix == "tiny"
+
+
+def test_model_at_the_oci_limit_goes_to_s3_when_it_can(tmp_path: Path) -> None:
+    from generator.derive import storage_uri
+
+    text = replace_once(MINIMAL_TEXT, "      oci: quay.io/example/modelcar-tiny:1.0",
+                        "      oci: quay.io/example/modelcar-tiny:1.0\n      huggingFace: Org/Tiny-Model")
+    text = replace_once(text, "    sizeGB: 2", "    sizeGB: 20")
+    portfolio = load_text(tmp_path, text).portfolio
+    assert storage_uri(portfolio.models[0], portfolio) == "s3://models/tiny-model/"
+
+
+def test_quota_error_names_flavor_and_resource(tmp_path: Path) -> None:
+    text = _with_second("tiny-2").replace("state: queued", "state: active")
+    [problem] = problems_in(tmp_path, text)
+    assert problem.rule == "PF005"
+    assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in problem.message
+
+
+def test_quota_counts_memory_as_well_as_gpus(tmp_path: Path) -> None:
+    text = replace_once(MINIMAL_TEXT, 'quota: {gpus: 1, cpu: "4", memory: 16Gi}', 'quota: {gpus: 1, cpu: "4", memory: 8Gi}')
+    [problem] = problems_in(tmp_path, text)
+    assert "memory in gpu-small: 0Gi used of 8Gi, needs 16Gi" in problem.message
+
+
+def test_default_portfolio_baseline_uses_all_five_gpus() -> None:
+    from generator.placement import baseline_admission
+
+    baseline = baseline_admission(load_named("default").portfolio)
+    assert baseline.placed == {"mistral-3-bf16": "nvidia-l4-4gpu", "mistral-3-int4": "nvidia-l4-1gpu"}
+    assert baseline.rejected == []
