@@ -15,7 +15,7 @@ from generator.errors import DiagnosticsError, GeneratorError, UsageError
 from generator.loader import LoadedPortfolio, load_portfolio
 from generator.render import render
 from generator.tree import Tree, diff_tree, serialize, write_tree
-from generator.validate import ValidationReport, validate_tree_core
+from generator.validate import ValidationReport, validate_tree
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SCHEMA_PATH = Path("schemas/portfolio.schema.json")
@@ -33,10 +33,15 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, crds: bool = True) -> None:
     parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
     parser.add_argument("--format", choices=("text", "json", "github"), default="text", help="diagnostics format")
+    if crds:
+        parser.add_argument("--crd-dir", type=Path, action="append", default=[],
+                            help="validate custom resources against the CRDs in this folder (repeatable)")
+        parser.add_argument("--allow-missing-schemas", action="store_true",
+                            help="skip custom resources with no CRD instead of failing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="render, validate and write the gitops/ tree")
     _common(build)
     build.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff when gitops/ is stale")
-    build.add_argument("--crd-dir", type=Path, action="append", default=[], help="also validate custom resources against these CRDs")
 
     check = sub.add_parser("check", help="same as build --check")
     _common(check)
-    check.add_argument("--crd-dir", type=Path, action="append", default=[], help="also validate custom resources against these CRDs")
+
+    validate = sub.add_parser("validate", help="portfolio rules, lint, and every rendered document against its schema")
+    _common(validate)
 
     schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
     schema.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
@@ -58,13 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
+def _emit_diagnostics(diagnostics: list[Diagnostic], fmt: str, *, report: ValidationReport | None = None,
+                      to_stdout: bool = False) -> None:
     if fmt == "json":
-        sys.stdout.write(render_json(diagnostics))
+        counts = {} if report is None else {"core_checked": report.core_checked, "custom_checked": report.custom_checked,
+                                            "skipped": report.skipped}
+        sys.stdout.write(render_json(diagnostics, **counts))
     elif fmt == "github":
         sys.stdout.write(render_github(diagnostics))
     else:
-        sys.stderr.write(render_text(diagnostics))
+        (sys.stdout if to_stdout else sys.stderr).write(render_text(diagnostics))
 
 
 def _load(args: argparse.Namespace) -> LoadedPortfolio:
@@ -72,20 +81,33 @@ def _load(args: argparse.Namespace) -> LoadedPortfolio:
     return load_portfolio(path, display_name=_display(path))
 
 
-def _validate(tree: Tree, crd_dirs: list[Path]) -> ValidationReport:
-    report = validate_tree_core(tree)
-    if crd_dirs:
-        from generator.crds import validate_tree_custom
+def _validate(tree: Tree, loaded: LoadedPortfolio, args: argparse.Namespace) -> ValidationReport:
+    catalog = None
+    if args.crd_dir:
+        from generator.crds import CrdCatalog
 
-        validate_tree_custom(tree, crd_dirs, report)
-    return report
+        catalog = CrdCatalog.from_dirs(args.crd_dir)
+    return validate_tree(tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
+                         portfolio=loaded.portfolio, source=loaded.source)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    report = _validate(render(loaded.portfolio), loaded, args)
+    _emit_diagnostics(report.diagnostics, args.format, report=report, to_stdout=True)
+    if args.format != "json":
+        errors = sum(d.severity == "error" for d in report.diagnostics)
+        verdict = f"{errors} error(s)" if errors else "valid"
+        crds = "" if args.crd_dir else " (no --crd-dir: custom resources not checked against CRDs)"
+        (sys.stderr if args.format == "github" else sys.stdout).write(f"{verdict}: {report.summary()}{crds}\n")
+    return EXIT_PROBLEMS if has_errors(report.diagnostics) else EXIT_OK
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = _load(args)
     tree = render(loaded.portfolio)
-    report = _validate(tree, args.crd_dir)
+    report = _validate(tree, loaded, args)
     if has_errors(report.diagnostics):
         raise DiagnosticsError(report.diagnostics)
     if args.command == "check" or args.check:
@@ -99,7 +121,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     written = write_tree(tree, args.root)
     elapsed = time.perf_counter() - started
     print(f"{len(tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "
-          f"{len(written.removed)} removed; {report.core_checked} core documents validated; {elapsed:.2f}s")
+          f"{len(written.removed)} removed; {report.summary()}; {elapsed:.2f}s")
     for path in written.written:
         print(f"  wrote   {path}")
     for path in written.removed:
@@ -128,17 +150,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_build, "schema": cmd_schema}
+COMMANDS = {"build": cmd_build, "check": cmd_build, "validate": cmd_validate, "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    fmt = "text"
+    fmt, command = "text", None
     try:
         args = build_parser().parse_args(argv)
-        fmt = getattr(args, "format", "text")
+        fmt, command = getattr(args, "format", "text"), args.command
         return COMMANDS[args.command](args)
     except DiagnosticsError as error:
-        _emit_diagnostics(error.diagnostics, fmt)
+        _emit_diagnostics(error.diagnostics, fmt, to_stdout=command == "validate")
         return EXIT_PROBLEMS if has_errors(error.diagnostics) else EXIT_OK
     except UsageError as error:
         sys.stderr.write(f"error: {error}\n")

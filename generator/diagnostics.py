@@ -35,11 +35,13 @@ class Diagnostic:
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
-    """('models', 2, 'gpus') -> 'models[2].gpus'."""
+    """('models', 2, 'gpus') -> 'models[2].gpus'; keys with dots or slashes in brackets: labels["a.b/c"]."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif "." in part or "/" in part:
+            out += f'["{part}"]'
         else:
             out += f".{part}" if out else part
     return out

@@ -281,12 +281,13 @@ def _schema_rule(kind: str) -> str:
 
 def load_portfolio(path: Path, *, display_name: str | None = None) -> LoadedPortfolio:
     """Load, validate and check a portfolio; raise DiagnosticsError with every problem found."""
+    from generator.lint import lint_portfolio
     from generator.rules import check_portfolio
 
     file = display_name or str(path)
     plain, source = parse_yaml(read_portfolio_text(path), file)
     portfolio = validate_data(plain, source)
-    problems = check_portfolio(portfolio)
+    problems = check_portfolio(portfolio) + lint_portfolio(portfolio)
     diagnostics = sorted(source.locate(p) for p in problems)
     if any(d.severity == "error" for d in diagnostics):
         raise DiagnosticsError(diagnostics)

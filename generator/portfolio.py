@@ -339,7 +339,10 @@ class Model(Spec):
     display_name: NonEmpty = Field(description="Name the dashboard shows.", examples=["Mistral-3 BF16 (4-GPU)"])
     provider: NonEmpty = Field(description="Who publishes the model.", examples=["Mistral AI"])
     use_case: NonEmpty = Field(description="What the model is for.", examples=["enterprise chat assistant"])
-    description: str | None = Field(None, description="Longer description for the Model Registry.")
+    description: str | None = Field(
+        None, description="Longer description for the Model Registry.",
+        examples=["Mistral Small 24B Instruct, served in bf16 on four L4 GPUs."],
+    )
     weights: Weights = Field(description="Where the weights come from.")
     size_gb: PositiveFloat = Field(alias="sizeGB", description="Size of the weights in GB.", examples=[48])
     precision: NonEmpty = Field(description="Precision or quantization of the weights.", examples=["bf16", "INT4 W4A16"])
@@ -361,6 +364,11 @@ class Model(Spec):
     vllm: Vllm = Field(default_factory=Vllm, description="vLLM settings of this model.")
     resources: Resources | None = Field(
         None, description="CPU and memory of the model pod; defaults to modelDefaults.resources for its GPU count."
+    )
+    annotations: dict[Annotated[str, StringConstraints(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")], str] = Field(
+        default_factory=dict,
+        description="More annotations on the InferenceService (the generator's own annotations win).",
+        examples=[{"opendatahub.io/connections": "minio-connection"}],
     )
     upload_volume_size: Quantity | None = Field(
         None, description="Size of the upload scratch volume; defaults to twice the weights, rounded up to 10Gi.",
@@ -385,8 +393,31 @@ class Portfolio(Spec):
     models: Annotated[list[Model], Field(min_length=1)] = Field(description="The model portfolio.")
 
 
+def _example(node: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """An example value for a schema node, composed from the examples of its fields."""
+    if node.get("examples"):
+        return node["examples"][0]
+    if "$ref" in node:
+        return _example(defs[node["$ref"].rsplit("/", 1)[1]], defs)
+    for choice in node.get("anyOf", []):
+        if choice.get("type") != "null":
+            return _example(choice, defs)
+    if node.get("type") == "array" and "items" in node:
+        return [_example(node["items"], defs)]
+    if "properties" in node:
+        return {key: _example(child, defs) for key, child in node["properties"].items()
+                if key in node.get("required", []) or child.get("examples")}
+    return node.get("default")
+
+
 def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use: every field carries a description and an example."""
     schema = Portfolio.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+    for owner in [schema, *defs.values()]:
+        for child in owner.get("properties", {}).values():
+            if "examples" not in child:
+                child["examples"] = [_example(child, defs)]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "GPU-as-a-Service model portfolio"
     return schema

@@ -1,17 +1,28 @@
-"""Validation of rendered documents: core kinds against the Kubernetes OpenAPI, custom resources
-against CRD schemas read from --crd-dir."""
+"""Validation of rendered documents: core kinds against the Kubernetes OpenAPI (kubernetes-validate),
+custom resources against CRD schemas, and the tree lints. A problem names the emitted file with its
+line and column, the document and the field path, and the portfolio line the value came from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from generator.crds import CrdCatalog
+from generator.derive import s3_prefix, uploads
 from generator.diagnostics import Diagnostic, format_path
-from generator.tree import Tree
+from generator.lint import TreeProblem, lint_tree
+from generator.loader import SourceMap
+from generator.portfolio import Portfolio
+from generator.tree import Tree, serialize
 
 KUBERNETES_VERSION = "1.33.0"  # OpenShift 4.20
+
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass
@@ -20,6 +31,10 @@ class ValidationReport:
     core_checked: int = 0
     custom_checked: int = 0
     skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        skipped = f", {len(self.skipped)} skipped (no schema)" if self.skipped else ""
+        return f"{self.core_checked} core and {self.custom_checked} custom documents validated{skipped}"
 
 
 def is_kustomization(document: dict[str, Any]) -> bool:
@@ -32,32 +47,165 @@ def document_label(document: dict[str, Any]) -> str:
     return f"{document.get('kind')}/{namespace}{meta.get('name')}"
 
 
-def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[tuple[str | int, ...], str] | None]:
+def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:
     """(is a core kind, first problem as (path, message) or None)."""
     try:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.SchemaNotFoundError:
         return False, None
     except kubernetes_validate.ValidationError as error:
-        return True, (tuple(error.path), str(error.message))
+        return True, (_pointed_path(error), str(error.message))
     return True, None
 
 
-def validate_tree_core(tree: Tree, report: ValidationReport | None = None) -> ValidationReport:
-    report = report or ValidationReport()
-    for path, documents in tree.items():
-        for index, document in enumerate(documents):
-            if is_kustomization(document):
-                continue
-            core, problem = validate_core(document)
-            if not core:
-                continue
-            report.core_checked += 1
-            if problem:
-                where, message = problem
-                report.diagnostics.append(Diagnostic(
-                    file=path, line=0, column=0, rule="K8S001",
-                    path=f"{document_label(document)}#{index}:{format_path(where)}",
-                    message=f"{message} (Kubernetes {KUBERNETES_VERSION[:-2]} OpenAPI)",
-                ))
-    return report
+def _pointed_path(error: jsonschema.ValidationError) -> FieldPath:
+    """The field path, down to the offending key for 'additional property' errors."""
+    path: FieldPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set((error.schema or {}).get("properties") or {})
+        extra = sorted(k for k in error.instance if k not in known)
+        if extra:
+            path = (*path, extra[0])
+    return path
+
+
+class EmittedPositions:
+    """Line and column of any field of any emitted document, read back from the serialised text."""
+
+    def __init__(self, tree: Tree) -> None:
+        self._texts = serialize(tree)
+        self._parsed: dict[str, list[Any]] = {}
+
+    def position(self, file: str, document: int, path: FieldPath) -> tuple[int, int]:
+        if file not in self._parsed:
+            self._parsed[file] = list(YAML(typ="rt").load_all(self._texts[file]))
+        node: Any = self._parsed[file][document]
+        line, column = node.lc.line + 1, node.lc.col + 1
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                key_line, key_col = node.lc.key(part)
+                line, column = key_line + 1, key_col + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                item_line, item_col = node.lc.item(part)
+                line, column = item_line + 1, item_col + 1
+                node = node[part]
+            else:
+                break
+        return line, column
+
+
+def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath) -> FieldPath | None:
+    """The portfolio field a value of an emitted document was rendered from."""
+    kind = document.get("kind")
+    name = (document.get("metadata") or {}).get("name")
+    dotted = format_path(path)
+    models = {m.name: i for i, m in enumerate(portfolio.models)}
+    flavors = {f.name: i for i, f in enumerate(portfolio.flavors)}
+    if kind == "InferenceService" and name in models:
+        index = models[name]
+        for prefix, sub in (("spec.predictor.model.args", ("vllm",)), ("spec.predictor.model.resources", ("gpus",)),
+                            ("spec.predictor.model.storage", ("weights",)), ("spec.predictor.nodeSelector", ("gpus",)),
+                            ("metadata.annotations", ("annotations",))):
+            if dotted.startswith(prefix):
+                return ("models", index, *sub)
+        return ("models", index)
+    if kind == "ResourceFlavor" and name in flavors:
+        return ("flavors", flavors[name])
+    if kind == "ClusterQueue":
+        if len(path) > 4 and path[:4] == ("spec", "resourceGroups", 0, "flavors") and isinstance(path[4], int):
+            return ("flavors", path[4], "quota")
+        return ("kueue",)
+    if kind == "LocalQueue":
+        return ("kueue", "localQueue")
+    if kind == "ServingRuntime":
+        return ("runtime",)
+    if kind == "Application":
+        return ("gitops",)
+    for upload in uploads(portfolio):
+        if name == upload.job_name:
+            first = next(i for i, m in enumerate(portfolio.models) if s3_prefix(m) == upload.prefix)
+            return ("models", first, "weights")
+    if kind in ("Job", "ConfigMap") and (document.get("metadata") or {}).get("namespace") == portfolio.model_registry.namespace:
+        return ("modelRegistry",)
+    if kind in ("Job", "ConfigMap"):
+        return ("jobs",)
+    return None
+
+
+class TreeValidator:
+    def __init__(self, tree: Tree, *, portfolio: Portfolio | None = None, source: SourceMap | None = None) -> None:
+        self.tree = tree
+        self.portfolio = portfolio
+        self.source = source
+        self.positions = EmittedPositions(tree)
+        self.report = ValidationReport()
+        self.core_documents: set[tuple[str, int]] = set()
+
+    def add(self, problem: TreeProblem) -> None:
+        document = self.tree[problem.file][problem.document]
+        line, column = self.positions.position(problem.file, problem.document, problem.path)
+        origin = None
+        if self.portfolio is not None and self.source is not None:
+            where = origin_path(self.portfolio, document, problem.path)
+            if where is not None:
+                o_line, o_col = self.source.position(where, at_key=True)
+                origin = f"{self.source.file}:{o_line}:{o_col} {format_path(where)}"
+        self.report.diagnostics.append(Diagnostic(
+            file=problem.file, line=line, column=column, rule=problem.rule,
+            path=format_path(problem.path), message=f"{document_label(document)}: {problem.message}", origin=origin,
+        ))
+
+    def check_core(self) -> None:
+        for file, documents in self.tree.items():
+            for index, document in enumerate(documents):
+                if is_kustomization(document):
+                    continue
+                core, problem = validate_core(document)
+                if core:
+                    self.report.core_checked += 1
+                    self.core_documents.add((file, index))
+                if problem:
+                    where, message = problem
+                    self.add(TreeProblem(file, index, where, "K8S001",
+                                         f"{message} (Kubernetes {KUBERNETES_VERSION[:-2]} OpenAPI)"))
+
+    def check_custom(self, catalog: CrdCatalog, *, allow_missing: bool) -> None:
+        for file, documents in self.tree.items():
+            for index, document in enumerate(documents):
+                if is_kustomization(document) or (file, index) in self.core_documents:
+                    continue
+                errors = catalog.errors(document)
+                if errors is None:
+                    if allow_missing:
+                        self.report.skipped.append(f"{file}#{index} {document_label(document)}")
+                    else:
+                        self.add(TreeProblem(file, index, ("apiVersion",), "CRD001",
+                                             f"no CRD schema for {document.get('apiVersion')} {document.get('kind')} in "
+                                             "--crd-dir; add the CRD or pass --allow-missing-schemas"))
+                    continue
+                self.report.custom_checked += 1
+                for error in errors:
+                    self.add(TreeProblem(file, index, _pointed_path(error), "CRD002",
+                                         f"{error.message} (CRD {document.get('apiVersion')} {document.get('kind')})"))
+
+    def check_lint(self) -> None:
+        for problem in lint_tree(self.tree):
+            self.add(problem)
+
+
+def validate_tree(
+    tree: Tree,
+    *,
+    catalog: CrdCatalog | None = None,
+    allow_missing: bool = False,
+    portfolio: Portfolio | None = None,
+    source: SourceMap | None = None,
+) -> ValidationReport:
+    validator = TreeValidator(tree, portfolio=portfolio, source=source)
+    validator.check_core()  # before check_custom, which skips the core documents it found
+    if catalog is not None:
+        validator.check_custom(catalog, allow_missing=allow_missing)
+    validator.check_lint()
+    validator.report.diagnostics.sort()
+    return validator.report

@@ -7,19 +7,19 @@ import copy
 import pytest
 
 from conftest import VALID, render_named
-from generator.validate import validate_core, validate_tree_core
+from generator.validate import validate_core, validate_tree
 
 
 @pytest.mark.parametrize("name", ["default", *VALID])
 def test_every_core_document_is_valid(name: str) -> None:
-    report = validate_tree_core(render_named(name))
+    report = validate_tree(render_named(name))
     assert report.diagnostics == []
     assert report.core_checked >= 2  # at least the registration ConfigMap and Job
 
 
 def test_default_tree_checks_every_core_document() -> None:
     # 4 Jobs, 3 PVCs, 2 ConfigMaps
-    assert validate_tree_core(render_named("default")).core_checked == 9
+    assert validate_tree(render_named("default")).core_checked == 9
 
 
 def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
@@ -29,5 +29,61 @@ def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
     core, problem = validate_core(job)
     assert core and problem is not None
     path, message = problem
-    assert list(path) == ["spec", "template", "spec", "containers", 0]
+    assert list(path) == ["spec", "template", "spec", "containers", 0, "imagePullPolicyy"]
     assert "imagePullPolicyy" in message
+
+
+from conftest import ROOT, load_named  # noqa: E402
+from generator.crds import CrdCatalog  # noqa: E402
+
+MINI_CRDS = ROOT / "tests" / "fixtures" / "crds" / "mini"
+ISVC = "gitops/step-05-llm-on-vllm/base/inference/granite-8b-agent.yaml"
+QUEUE = "gitops/step-05-llm-on-vllm/base/kueue/cluster-queue.yaml"
+
+
+def _validate(tree, **kwargs):
+    loaded = load_named("default")
+    return validate_tree(tree, catalog=CrdCatalog.from_dirs([MINI_CRDS]), portfolio=loaded.portfolio,
+                         source=loaded.source, **kwargs)
+
+
+def test_misspelled_field_in_an_inference_service_names_file_document_field_and_portfolio_line() -> None:
+    tree = copy.deepcopy(render_named("default"))
+    model = tree[ISVC][0]["spec"]["predictor"]["model"]
+    model["storageUrl"] = model.pop("storageUri")
+    report = _validate(tree, allow_missing=True)
+    [problem] = report.diagnostics
+    assert (problem.file, problem.rule, problem.path) == (ISVC, "CRD002", "spec.predictor.model.storageUrl")
+    from generator.tree import serialize
+
+    lines = serialize(tree)[ISVC].splitlines()
+    assert (problem.line, problem.column) == (lines.index("      storageUrl: s3://models/granite-3.1-8b-instruct-fp8/") + 1, 7)
+    assert problem.message.startswith("InferenceService/private-ai/granite-8b-agent: Additional properties")
+    assert problem.origin == "portfolio.yaml:158:5 models[4].weights"
+
+
+def test_wrong_enum_value_in_the_cluster_queue() -> None:
+    tree = copy.deepcopy(render_named("default"))
+    tree[QUEUE][0]["spec"]["queueingStrategy"] = "FIFO"
+    [problem] = _validate(tree, allow_missing=True).diagnostics
+    assert (problem.file, problem.path, problem.line) == (QUEUE, "spec.queueingStrategy", 12)
+    assert "'FIFO' is not one of ['StrictFIFO', 'BestEffortFIFO']" in problem.message
+    assert problem.origin is not None and problem.origin.startswith("portfolio.yaml:67:1 kueue")
+
+
+def test_missing_required_field() -> None:
+    tree = copy.deepcopy(render_named("default"))
+    del tree[ISVC][0]["spec"]["predictor"]["model"]["modelFormat"]
+    [problem] = _validate(tree, allow_missing=True).diagnostics
+    assert problem.path == "spec.predictor.model" and "'modelFormat' is a required property" in problem.message
+
+
+def test_custom_resource_without_schema_is_an_error_unless_allowed() -> None:
+    tree = render_named("default")
+    strict = _validate(tree)
+    missing = sorted({d.message.split(":")[0] for d in strict.diagnostics if d.rule == "CRD001"})
+    assert missing == ["Application/openshift-gitops/step-05-llm-on-vllm", "ResourceFlavor/nvidia-l4-1gpu",
+                       "ResourceFlavor/nvidia-l4-4gpu", "ServingRuntime/private-ai/vllm-runtime"]
+    allowed = _validate(tree, allow_missing=True)
+    assert allowed.diagnostics == []
+    assert (allowed.core_checked, allowed.custom_checked, len(allowed.skipped)) == (9, 7, 4)

@@ -13,6 +13,7 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
     profile = hardware_profile(model, portfolio)
     assert resources is not None and profile is not None  # guaranteed by rules PF004 and PF009
     annotations = {
+        **model.annotations,
         "openshift.io/display-name": model.display_name,
         "opendatahub.io/genai-use-case": model.use_case,
         "opendatahub.io/hardware-profile-name": profile.name,

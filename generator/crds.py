@@ -1,0 +1,125 @@
+"""Custom resources checked against CRD schemas read from --crd-dir.
+
+CRD YAML (as `oc get crd -o yaml` prints it: one or several per file, or a List) is converted to
+JSON Schema the way kubeconform's openapi2jsonschema does: int-or-string becomes string-or-integer,
+`nullable` adds null, `x-kubernetes-preserve-unknown-fields` keeps an object open, and every other
+object with properties is closed (`additionalProperties: false`), so a misspelled field is an error.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from generator.errors import UsageError
+
+Schema = dict[str, Any]
+# The upstream CRDs are megabytes of YAML; libyaml reads them ten times faster when present.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class CrdVersion:
+    group: str
+    version: str
+    kind: str
+    schema: Schema | None
+    source: str
+
+
+def to_json_schema(openapi: Schema) -> Schema:
+    """Convert one openAPIV3Schema node (recursively) to strict JSON Schema."""
+    node = {k: v for k, v in openapi.items() if not k.startswith("x-kubernetes-validations")}
+    if node.pop("x-kubernetes-int-or-string", False) or node.get("format") == "int-or-string":
+        node.pop("type", None)
+        node.pop("format", None)
+        node["oneOf"] = [{"type": "string"}, {"type": "integer"}]
+    if node.pop("nullable", False):
+        if "type" in node:
+            node["type"] = [node["type"], "null"] if isinstance(node["type"], str) else [*node["type"], "null"]
+        elif "oneOf" in node:
+            node["oneOf"] = [*node["oneOf"], {"type": "null"}]
+        if "enum" in node and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
+    preserve = node.pop("x-kubernetes-preserve-unknown-fields", False)
+    if "properties" in node:
+        node["properties"] = {k: to_json_schema(v) for k, v in node["properties"].items()}
+        if not preserve and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+    if isinstance(node.get("additionalProperties"), dict):
+        node["additionalProperties"] = to_json_schema(node["additionalProperties"])
+    if isinstance(node.get("items"), dict):
+        node["items"] = to_json_schema(node["items"])
+    for combinator in ("allOf", "anyOf", "oneOf"):
+        if combinator in node:
+            node[combinator] = [to_json_schema(s) if isinstance(s, dict) else s for s in node[combinator]]
+    if "not" in node and isinstance(node["not"], dict):
+        node["not"] = to_json_schema(node["not"])
+    return node
+
+
+def _crd_documents(path: Path) -> list[dict[str, Any]]:
+    try:
+        loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: not readable CRD YAML: {error}") from error
+    found: list[dict[str, Any]] = []
+    for doc in loaded:
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("kind") == "List":
+            found += [item for item in doc.get("items") or [] if isinstance(item, dict)]
+        else:
+            found.append(doc)
+    return [d for d in found if d.get("kind") == "CustomResourceDefinition"]
+
+
+def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
+    spec = crd.get("spec") or {}
+    group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
+    versions = []
+    for entry in spec.get("versions") or []:
+        if not entry.get("served", True):
+            continue
+        openapi = ((entry.get("schema") or {}).get("openAPIV3Schema")) or (spec.get("validation") or {}).get("openAPIV3Schema")
+        schema = to_json_schema(copy.deepcopy(openapi)) if openapi else None
+        versions.append(CrdVersion(group, entry["name"], kind, schema, source))
+    return versions
+
+
+class CrdCatalog:
+    """Served CRD versions by (apiVersion, kind)."""
+
+    def __init__(self, versions: list[CrdVersion]) -> None:
+        self.by_key = {(f"{v.group}/{v.version}", v.kind): v for v in versions}
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+
+    @classmethod
+    def from_dirs(cls, dirs: list[Path]) -> CrdCatalog:
+        versions: list[CrdVersion] = []
+        for folder in dirs:
+            if not folder.is_dir():
+                raise UsageError(f"--crd-dir {folder}: not a directory")
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
+                    for crd in _crd_documents(path):
+                        versions += crd_versions(crd, str(path))
+        return cls(versions)
+
+    def find(self, api_version: str, kind: str) -> CrdVersion | None:
+        return self.by_key.get((api_version, kind))
+
+    def errors(self, document: dict[str, Any]) -> list[jsonschema.ValidationError] | None:
+        """None when no schema is known for the document; else its validation errors."""
+        key = (str(document.get("apiVersion")), str(document.get("kind")))
+        found = self.by_key.get(key)
+        if found is None or found.schema is None:
+            return None
+        if key not in self._validators:
+            self._validators[key] = jsonschema.Draft202012Validator(found.schema)
+        return sorted(self._validators[key].iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))

@@ -1,0 +1,250 @@
+"""Lint: the vLLM, Kueue and OpenShift AI pitfalls this domain keeps hitting.
+
+Portfolio lints report at the portfolio position of the offending value; tree lints check the
+rendered documents (and so also catch a renderer regression) and report in the emitted file.
+Each rule has an id, a message that says how to fix it, and a failing fixture in the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator.derive import tensor_parallel_size
+from generator.loader import Problem
+from generator.portfolio import Model, Portfolio
+from generator.tree import Tree
+
+INJECT_OAUTH = "notebooks.opendatahub.io/inject-oauth"
+INJECT_AUTH = "notebooks.opendatahub.io/inject-auth"
+_SECRETISH = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+# Flags the generator writes itself, and the portfolio field that sets each.
+MANAGED_FLAGS = {
+    "--served-model-name": "the model name",
+    "--port": "the ServingRuntime",
+    "--model": "the ServingRuntime (/mnt/models)",
+    "--dtype": "vllm.dtype",
+    "--max-model-len": "vllm.maxModelLen",
+    "--gpu-memory-utilization": "modelDefaults.gpuMemoryUtilization",
+    "--trust-remote-code": "modelDefaults.trustRemoteCode",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    index: int
+    name: str
+    value: str | None
+
+
+def _flags(model: Model) -> list[Flag]:
+    out = []
+    for index, arg in enumerate(model.vllm.extra_args):
+        name, _, value = arg.partition("=")
+        out.append(Flag(index, name, value if "=" in arg else None))
+    return out
+
+
+def _arg_path(model_index: int, flag: Flag) -> tuple[str | int, ...]:
+    return ("models", model_index, "vllm", "extraArgs", flag.index)
+
+
+PortfolioLint = Callable[[Portfolio], Iterator[Problem]]
+
+
+def chat_template_is_loadable(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM001: vLLM reads --chat-template as a file path, a URL or inline Jinja; a bare name fails."""
+    for index, model in enumerate(portfolio.models):
+        for flag in _flags(model):
+            if flag.name != "--chat-template" or flag.value is None:
+                continue
+            value = flag.value
+            if value.startswith(("/", "http://", "https://")) or "{{" in value or "{%" in value:
+                continue
+            yield Problem(_arg_path(index, flag), "VLLM001",
+                          f"--chat-template={value} is neither a file in the model (/mnt/models/...) nor a URL; "
+                          "vLLM has no built-in template of that name. Remove it to use the template from the "
+                          "model's tokenizer config, or give an absolute path")
+
+
+def no_quantization_on_quantized_weights(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM002: weights that declare their quantization must not get --quantization."""
+    for index, model in enumerate(portfolio.models):
+        declared = model.weights.quantization_format
+        for flag in _flags(model):
+            if flag.name == "--quantization" and declared != "none":
+                yield Problem(_arg_path(index, flag), "VLLM002",
+                              f"the weights are stored as {declared} and vLLM detects that from config.json; "
+                              f"--quantization={flag.value} conflicts with it: remove the flag")
+
+
+def tool_calling_is_complete(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM003: tool calling needs --enable-auto-tool-choice and --tool-call-parser together."""
+    for index, model in enumerate(portfolio.models):
+        flags = {f.name: f for f in _flags(model)}
+        has_parser = model.vllm.tool_call_parser is not None or "--tool-call-parser" in flags
+        has_choice = model.vllm.tool_call_parser is not None or "--enable-auto-tool-choice" in flags
+        if has_parser == has_choice:
+            continue
+        present = flags.get("--tool-call-parser") or flags.get("--enable-auto-tool-choice")
+        assert present is not None
+        yield Problem(_arg_path(index, present), "VLLM003",
+                      "tool calling needs both --enable-auto-tool-choice and --tool-call-parser; set "
+                      "vllm.toolCallParser instead, which adds both")
+
+
+def tensor_parallel_matches_gpus(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM004: --tensor-parallel-size must equal the GPUs the pod gets."""
+    for index, model in enumerate(portfolio.models):
+        if tensor_parallel_size(model) != model.gpus:
+            yield Problem(("models", index, "vllm", "tensorParallelSize"), "VLLM004",
+                          f"--tensor-parallel-size={tensor_parallel_size(model)} but the pod gets {model.gpus} GPUs; "
+                          "remove vllm.tensorParallelSize (it defaults to the GPU count)")
+        for flag in _flags(model):
+            if flag.name == "--tensor-parallel-size" and flag.value != str(model.gpus):
+                yield Problem(_arg_path(index, flag), "VLLM004",
+                              f"--tensor-parallel-size={flag.value} but the pod gets {model.gpus} GPUs; remove "
+                              "the flag (the generator sets it from gpus)")
+
+
+def extra_args_do_not_override(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM005: a flag the generator already writes would appear twice, and the last one wins."""
+    for index, model in enumerate(portfolio.models):
+        seen: set[str] = set()
+        for flag in _flags(model):
+            if flag.name in MANAGED_FLAGS:
+                yield Problem(_arg_path(index, flag), "VLLM005",
+                              f"{flag.name} is set by the generator from {MANAGED_FLAGS[flag.name]}; remove it from extraArgs")
+            elif flag.name in seen:
+                yield Problem(_arg_path(index, flag), "VLLM005", f"{flag.name} is given twice; keep one")
+            elif model.vllm.tool_call_parser and flag.name in ("--tool-call-parser", "--enable-auto-tool-choice"):
+                yield Problem(_arg_path(index, flag), "VLLM005",
+                              f"{flag.name} is set by the generator from vllm.toolCallParser; remove it from extraArgs")
+            seen.add(flag.name)
+
+
+def no_deprecated_oauth_annotation(portfolio: Portfolio) -> Iterator[Problem]:
+    """ODH001: OpenShift AI 3.0 uses inject-auth; inject-oauth is the deprecated 2.x annotation."""
+    for index, model in enumerate(portfolio.models):
+        if INJECT_OAUTH in model.annotations:
+            yield Problem(("models", index, "annotations", INJECT_OAUTH), "ODH001",
+                          f"{INJECT_OAUTH} is the OpenShift AI 2.x annotation; use {INJECT_AUTH}", at_key=True)
+
+
+PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
+    chat_template_is_loadable,
+    no_quantization_on_quantized_weights,
+    tool_calling_is_complete,
+    tensor_parallel_matches_gpus,
+    extra_args_do_not_override,
+    no_deprecated_oauth_annotation,
+)
+
+
+def lint_portfolio(portfolio: Portfolio) -> list[Problem]:
+    return [p for lint in PORTFOLIO_LINTS for p in lint(portfolio)]
+
+
+@dataclass(frozen=True)
+class TreeProblem:
+    """A problem in an emitted document: file, document index, field path."""
+
+    file: str
+    document: int
+    path: tuple[str | int, ...]
+    rule: str
+    message: str
+
+
+def _pod_specs(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    spec = doc.get("spec") or {}
+    if doc.get("kind") in ("Job", "Deployment", "StatefulSet", "DaemonSet"):
+        yield ("spec", "template", "spec"), (spec.get("template") or {}).get("spec") or {}
+    elif doc.get("kind") == "Pod":
+        yield ("spec",), spec
+    elif doc.get("kind") == "ServingRuntime":
+        yield ("spec",), spec
+    elif doc.get("kind") == "InferenceService":
+        predictor = spec.get("predictor") or {}
+        if predictor.get("model"):
+            yield ("spec", "predictor", "model"), {"containers": [predictor["model"]]}
+
+
+def _containers(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    for base, pod in _pod_specs(doc):
+        if base[-1] == "model":
+            yield base, pod["containers"][0]
+            continue
+        for key in ("initContainers", "containers"):
+            for index, container in enumerate(pod.get(key) or []):
+                yield (*base, key, index), container
+
+
+TreeLint = Callable[[str, int, dict[str, Any], Tree], Iterator[TreeProblem]]
+
+
+def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """KUEUE001: a queued GPU model with RollingUpdate deadlocks on update under a full quota."""
+    if doc.get("kind") != "InferenceService":
+        return
+    labels = (doc.get("metadata") or {}).get("labels") or {}
+    predictor = (doc.get("spec") or {}).get("predictor") or {}
+    limits = ((predictor.get("model") or {}).get("resources") or {}).get("limits") or {}
+    uses_gpu = any(key.endswith("/gpu") for key in limits)
+    strategy = (predictor.get("deploymentStrategy") or {}).get("type")
+    if "kueue.x-k8s.io/queue-name" in labels and uses_gpu and strategy != "Recreate":
+        yield TreeProblem(file, index, ("spec", "predictor"), "KUEUE001",
+                          "a Kueue-managed GPU model needs spec.predictor.deploymentStrategy.type: Recreate; "
+                          "with RollingUpdate the new pod waits for the old pod's quota forever")
+
+
+def queue_exists(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """KUEUE002: the queue-name label must name a LocalQueue of the same namespace."""
+    meta = doc.get("metadata") or {}
+    queue = (meta.get("labels") or {}).get("kueue.x-k8s.io/queue-name")
+    if not queue:
+        return
+    local = {(d["metadata"].get("namespace"), d["metadata"]["name"])
+             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"}
+    if (meta.get("namespace"), queue) not in local:
+        yield TreeProblem(file, index, ("metadata", "labels", "kueue.x-k8s.io/queue-name"), "KUEUE002",
+                          f"no LocalQueue {queue!r} in namespace {meta.get('namespace')!r}; the pods would never be admitted")
+
+
+def no_literal_secrets(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """SEC001: credentials are referenced through Secrets, never written as values."""
+    for base, container in _containers(doc):
+        for position, env in enumerate(container.get("env") or []):
+            if _SECRETISH.search(str(env.get("name", ""))) and "value" in env:
+                yield TreeProblem(file, index, (*base, "env", position, "value"), "SEC001",
+                                  f"{env['name']} has a literal value; use valueFrom.secretKeyRef")
+    if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):
+        yield TreeProblem(file, index, ("kind",), "SEC001", "a Secret with values must not be committed; reference an existing one")
+
+
+def images_pinned(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """IMG001: a floating tag runs different code on every pull."""
+    for base, container in _containers(doc):
+        image = container.get("image")
+        if image is not None and not _PINNED.search(str(image)):
+            yield TreeProblem(file, index, (*base, "image"), "IMG001",
+                              f"image {image} is not pinned by digest (@sha256:...)")
+
+
+TREE_LINTS: tuple[TreeLint, ...] = (
+    recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned,
+)
+
+
+def lint_tree(tree: Tree) -> list[TreeProblem]:
+    return [
+        problem
+        for file, docs in tree.items()
+        for index, doc in enumerate(docs)
+        for lint in TREE_LINTS
+        for problem in lint(file, index, doc, tree)
+    ]
