@@ -376,6 +376,39 @@ class Model(Spec):
     )
 
 
+AdmissionState = Literal["admitted", "pending", "preempted", "off"]
+
+
+class Expectation(Spec):
+    state: AdmissionState = Field(description="Expected state of the model's pod.", examples=["admitted"])
+    flavor: DnsLabel | None = Field(None, description="Flavor it must be admitted on.", examples=["nvidia-l4-4gpu"])
+
+
+class Step(Spec):
+    title: NonEmpty = Field(description="What the presenter does and says in this step.",
+                            examples=["Enable Devstral-2 while the 4-GPU node is busy"])
+    enable: list[DnsLabel] = Field(default_factory=list, description="Models scaled to one replica.", examples=[["devstral-2"]])
+    disable: list[DnsLabel] = Field(default_factory=list, description="Models scaled to zero.", examples=[["mistral-3-bf16"]])
+    update: list[DnsLabel] = Field(
+        default_factory=list, description="Running models whose pod template changes (a new pod replaces the old).",
+        examples=[["mistral-3-bf16"]],
+    )
+    strategy: Literal["Recreate", "RollingUpdate"] | None = Field(
+        None, description="Deployment strategy assumed for update; by default the one the tree renders (Recreate).",
+        examples=["RollingUpdate"],
+    )
+    expect: dict[DnsLabel, AdmissionState | Expectation] = Field(
+        default_factory=dict, description="Expected state per model after the step: a state, or {state, flavor}.",
+        examples=[{"devstral-2": "pending", "mistral-3-int4": {"state": "admitted", "flavor": "nvidia-l4-1gpu"}}],
+    )
+
+
+class Scenario(Spec):
+    name: DnsLabel = Field(description="Scenario name, used by `runbook NAME`.", examples=["resource-handover"])
+    description: NonEmpty = Field(description="The story the scenario tells.", examples=["Quota moves from one model to another."])
+    steps: Annotated[list[Step], Field(min_length=1)] = Field(description="Steps from the baseline, in order.")
+
+
 class Portfolio(Spec):
     namespace: DnsLabel = Field(description="Namespace where the models are served (created elsewhere).", examples=["private-ai"])
     gitops: GitOps = Field(description="Where Argo CD finds this repository and how it deploys it.")
@@ -391,6 +424,9 @@ class Portfolio(Spec):
         description="GPU node flavors, in the order Kueue tries them."
     )
     models: Annotated[list[Model], Field(min_length=1)] = Field(description="The model portfolio.")
+    scenarios: list[Scenario] = Field(
+        default_factory=list, description="Demo scenarios: steps from the baseline and the admission they must produce."
+    )
 
 
 def _example(node: dict[str, Any], defs: dict[str, Any]) -> Any:

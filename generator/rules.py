@@ -123,11 +123,15 @@ def resources_known(portfolio: Portfolio) -> Iterator[Problem]:
 
 def active_models_fit_quota(portfolio: Portfolio) -> Iterator[Problem]:
     """PF005: the baseline (active models) must be admitted by Kueue, or the demo starts broken."""
-    from generator.placement import baseline_admission
+    from generator.plan import plan
+    from generator.render import render
 
-    for rejected in baseline_admission(portfolio).rejected:
-        yield Problem(("models", rejected.index, "state"), "PF005",
-                      f"active model does not fit the quota: {rejected.reason}; make it queued or raise the quota")
+    baseline = plan(portfolio, render(portfolio))
+    for index, model in enumerate(portfolio.models):
+        state = baseline.model(model.name)
+        if model.state == "active" and state.state != "admitted":
+            yield Problem(("models", index, "state"), "PF005",
+                          f"active model is not admitted by Kueue: {state.reason}; make it queued or raise the quota")
 
 
 RULES: tuple[Rule, ...] = (

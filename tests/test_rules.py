@@ -76,8 +76,11 @@ def test_quota_counts_memory_as_well_as_gpus(tmp_path: Path) -> None:
 
 
 def test_default_portfolio_baseline_uses_all_five_gpus() -> None:
-    from generator.placement import baseline_admission
+    from generator.plan import plan
+    from generator.render import render
 
-    baseline = baseline_admission(load_named("default").portfolio)
-    assert baseline.placed == {"mistral-3-bf16": "nvidia-l4-4gpu", "mistral-3-int4": "nvidia-l4-1gpu"}
-    assert baseline.rejected == []
+    portfolio = load_named("default").portfolio
+    baseline = plan(portfolio, render(portfolio))
+    assert {m.name: m.flavor for m in baseline.models if m.state == "admitted"} == {
+        "mistral-3-bf16": "nvidia-l4-4gpu", "mistral-3-int4": "nvidia-l4-1gpu"}
+    assert sum(q.used for q in baseline.quota if q.resource == "nvidia.com/gpu") == 5

@@ -1,0 +1,183 @@
+"""Admission of the portfolio's models, simulated on the manifests Argo CD will apply.
+
+`Cluster` holds the model pods the way the cluster would: it starts at the baseline (active
+models), then takes steps (enable, disable, update) and re-runs the Kueue simulator after each,
+keeping the flavors of pods that are already running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from generator.kueue import Result, Workload, pod_requests, simulate
+from generator.portfolio import Portfolio
+from generator.tree import Tree
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+
+
+@dataclass(frozen=True)
+class KueueObjects:
+    flavors: list[dict[str, Any]]
+    cluster_queues: list[dict[str, Any]]
+    priority_classes: list[dict[str, Any]]
+    local_queues: dict[tuple[str, str], str]  # (namespace, name) -> ClusterQueue
+    services: dict[str, dict[str, Any]]  # InferenceService name -> document
+
+
+def kueue_objects(tree: Tree) -> KueueObjects:
+    docs = [doc for documents in tree.values() for doc in documents]
+
+    def kind(name: str) -> list[dict[str, Any]]:
+        return [d for d in docs if d.get("kind") == name]
+
+    return KueueObjects(
+        flavors=kind("ResourceFlavor"),
+        cluster_queues=kind("ClusterQueue"),
+        priority_classes=kind("WorkloadPriorityClass"),
+        local_queues={(d["metadata"].get("namespace", ""), d["metadata"]["name"]): d["spec"]["clusterQueue"]
+                      for d in kind("LocalQueue")},
+        services={d["metadata"]["name"]: d for d in kind("InferenceService")},
+    )
+
+
+def model_workload(service: dict[str, Any], objects: KueueObjects, *, name: str, creation: int) -> Workload:
+    """The workload Kueue creates for one predictor pod of an InferenceService."""
+    meta, predictor = service["metadata"], service["spec"]["predictor"]
+    labels = meta.get("labels") or {}
+    queue = objects.local_queues.get((meta.get("namespace", ""), labels.get(QUEUE_LABEL, "")), "")
+    affinity = (((predictor.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    return Workload(
+        name=name,
+        cluster_queue=queue,
+        requests=pod_requests({"containers": [predictor.get("model") or {}]}),
+        node_selector=dict(predictor.get("nodeSelector") or {}),
+        node_affinity=[list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []],
+        tolerations=list(predictor.get("tolerations") or []),
+        priority=int(predictor.get("priority") or 0),
+        priority_class=labels.get(PRIORITY_LABEL),
+        creation=creation,
+    )
+
+
+def strategy_of(service: dict[str, Any]) -> str:
+    return ((service["spec"]["predictor"].get("deploymentStrategy") or {}).get("type")) or "RollingUpdate"
+
+
+@dataclass
+class ModelState:
+    name: str
+    gpus: int
+    state: str  # admitted | pending | preempted | off
+    flavor: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class QuotaUse:
+    flavor: str
+    resource: str
+    used: Decimal
+    nominal: Decimal
+
+
+@dataclass
+class Snapshot:
+    models: list[ModelState]
+    quota: list[QuotaUse]
+    notes: list[str] = field(default_factory=list)
+
+    def model(self, name: str) -> ModelState:
+        return next(m for m in self.models if m.name == name)
+
+
+class Cluster:
+    """The model pods of a portfolio and their admission, step by step."""
+
+    def __init__(self, portfolio: Portfolio, tree: Tree) -> None:
+        self.portfolio = portfolio
+        self.objects = kueue_objects(tree)
+        self.gpu = portfolio.cluster.gpu_resource
+        self.pods: dict[str, Workload] = {}  # pod name -> workload; a model's pod is named after it
+        self.clock = 0
+        self.notes: list[str] = []
+        self.result: Result | None = None
+        self.apply(enable=[m.name for m in portfolio.models if m.state == "active"])
+
+    def _new_pod(self, model: str, pod: str | None = None) -> None:
+        self.clock += 1
+        self.pods[pod or model] = model_workload(self.objects.services[model], self.objects,
+                                                 name=pod or model, creation=self.clock)
+
+    def apply(self, *, enable: list[str] = (), disable: list[str] = (), update: list[str] = (),
+              strategy: str | None = None) -> Snapshot:
+        self.notes = []
+        for name in disable:
+            self.pods.pop(name, None)
+            self.pods.pop(f"{name}@new", None)
+        for name in enable:
+            if name not in self.pods:
+                self._new_pod(name)
+        for name in update:
+            how = strategy or strategy_of(self.objects.services[name])
+            if name not in self.pods:
+                continue
+            if how == "Recreate":
+                del self.pods[name]  # the old pod goes first, releasing its quota
+                self._new_pod(name)
+            else:
+                self._new_pod(name, f"{name}@new")
+        self._settle()
+        return self.snapshot()
+
+    def _settle(self) -> None:
+        self.result = simulate(flavors=self.objects.flavors, cluster_queues=self.objects.cluster_queues,
+                               workloads=list(self.pods.values()), priority_classes=self.objects.priority_classes)
+        for name, outcome in self.result.outcomes.items():
+            pod = self.pods[name]
+            pod.admitted_flavors = dict(outcome.flavors) if outcome.state == "admitted" else None
+            pod.admitted_at = outcome.admitted_at
+        # A rolling update finishes when the new pod runs: the old one is then removed.
+        for name in [n for n in self.pods if n.endswith("@new")]:
+            model = name.removesuffix("@new")
+            if self.pods[name].admitted_flavors:
+                new = self.pods.pop(name)
+                new.name = model
+                self.pods[model] = new
+                self._settle()
+                return
+            self.notes.append(f"{model}: rolling update deadlocked: the new pod waits for quota the old pod holds; "
+                              "use deploymentStrategy Recreate")
+
+    def snapshot(self) -> Snapshot:
+        assert self.result is not None
+        outcomes = self.result.outcomes
+        models = []
+        for model in self.portfolio.models:
+            pod = f"{model.name}@new" if f"{model.name}@new" in outcomes else model.name
+            outcome = outcomes.get(pod)
+            if outcome is None:
+                models.append(ModelState(model.name, model.gpus, "off"))
+                continue
+            reason = outcome.reason
+            if pod.endswith("@new"):
+                reason = f"rolling update: new pod {outcome.state}: {reason} (old pod still holds its quota)"
+            models.append(ModelState(model.name, model.gpus, outcome.state, outcome.flavors.get(self.gpu), reason))
+        quota = []
+        for queue in self.objects.cluster_queues:
+            name = queue["metadata"]["name"]
+            for (flavor, resource), nominal in self.result.nominal[name].items():
+                quota.append(QuotaUse(flavor, resource, self.result.usage[name].get((flavor, resource), Decimal(0)), nominal))
+        return Snapshot(models, quota, list(self.notes))
+
+
+def plan(portfolio: Portfolio, tree: Tree, *, enable: list[str] = (), disable: list[str] = ()) -> Snapshot:
+    """Baseline, then the given models enabled and disabled."""
+    cluster = Cluster(portfolio, tree)
+    if not enable and not disable:
+        return cluster.snapshot()
+    return cluster.apply(enable=list(enable), disable=list(disable))
