@@ -15,6 +15,9 @@ from generator.errors import DiagnosticsError, GeneratorError, UsageError
 from generator.loader import LoadedPortfolio, load_portfolio
 from generator.render import render
 from generator.tree import Tree, diff_tree, serialize, write_tree
+from generator.plan import plan
+from generator.present import plan_json, plan_text, scenarios_json, scenarios_text
+from generator.scenarios import run_all, scenario_problems
 from generator.validate import ValidationReport, validate_tree
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -33,10 +36,11 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _common(parser: argparse.ArgumentParser, *, crds: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, *, crds: bool = True,
+            formats: tuple[str, ...] = ("text", "json", "github")) -> None:
     parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
-    parser.add_argument("--format", choices=("text", "json", "github"), default="text", help="diagnostics format")
+    parser.add_argument("--format", choices=formats, default=formats[0], help="output format")
     if crds:
         parser.add_argument("--crd-dir", type=Path, action="append", default=[],
                             help="validate custom resources against the CRDs in this folder (repeatable)")
@@ -57,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="portfolio rules, lint, and every rendered document against its schema")
     _common(validate)
+
+    plan = sub.add_parser("plan", help="simulate Kueue admission of the models")
+    _common(plan, crds=False, formats=("text", "json"))
+    plan.add_argument("--enable", action="append", default=[], metavar="MODEL", help="scale MODEL to one replica")
+    plan.add_argument("--disable", action="append", default=[], metavar="MODEL", help="scale MODEL to zero")
+
+    scenarios = sub.add_parser("scenarios", help="run the scenarios declared in the portfolio")
+    _common(scenarios, crds=False, formats=("text", "json"))
+
+    runbook = sub.add_parser("runbook", help="the demo's operating procedure, generated from the portfolio")
+    _common(runbook, crds=False, formats=("markdown", "notebook"))
+    runbook.add_argument("scenario", nargs="?", help="one scenario (default: all)")
+    runbook.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
     schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
     schema.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
@@ -87,8 +104,61 @@ def _validate(tree: Tree, loaded: LoadedPortfolio, args: argparse.Namespace) -> 
         from generator.crds import CrdCatalog
 
         catalog = CrdCatalog.from_dirs(args.crd_dir)
-    return validate_tree(tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
-                         portfolio=loaded.portfolio, source=loaded.source)
+    report = validate_tree(tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
+                           portfolio=loaded.portfolio, source=loaded.source)
+    runs = run_all(loaded.portfolio, tree)
+    report.diagnostics = sorted(report.diagnostics + [loaded.source.locate(p) for p in scenario_problems(loaded.portfolio, runs)])
+    return report
+
+
+def _loaded_and_tree(args: argparse.Namespace) -> tuple[LoadedPortfolio, Tree]:
+    loaded = _load(args)
+    return loaded, render(loaded.portfolio)
+
+
+def _check_models(names: list[str], loaded: LoadedPortfolio) -> None:
+    known = [m.name for m in loaded.portfolio.models]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown model {name!r}; models: {', '.join(known)}")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    loaded, tree = _loaded_and_tree(args)
+    _check_models(args.enable + args.disable, loaded)
+    snapshot = plan(loaded.portfolio, tree, enable=args.enable, disable=args.disable)
+    sys.stdout.write(plan_json(snapshot) if args.format == "json" else plan_text(snapshot, loaded.portfolio.cluster.gpu_resource))
+    return EXIT_OK
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    loaded, tree = _loaded_and_tree(args)
+    runs = run_all(loaded.portfolio, tree)
+    sys.stdout.write(scenarios_json(runs) if args.format == "json" else scenarios_text(runs))
+    return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEMS
+
+
+def cmd_runbook(args: argparse.Namespace) -> int:
+    from generator.runbook import scenario_sections
+    from generator.runbook_formats import to_markdown, to_notebook
+
+    loaded, tree = _loaded_and_tree(args)
+    scenarios = loaded.portfolio.scenarios
+    if args.scenario:
+        names = [s.name for s in scenarios]
+        if args.scenario not in names:
+            raise UsageError(f"unknown scenario {args.scenario!r}; scenarios: {', '.join(names) or 'none declared'}")
+        scenarios = [s for s in scenarios if s.name == args.scenario]
+    runs = [r for r in run_all(loaded.portfolio, tree) if r.scenario in scenarios]
+    sections = scenario_sections(loaded.portfolio, tree, runs)
+    title = f"Runbook: {loaded.portfolio.gitops.application}"
+    text = to_notebook(title, sections) if args.format == "notebook" else to_markdown(title, sections)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -150,7 +220,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_build, "validate": cmd_validate, "schema": cmd_schema}
+COMMANDS = {"build": cmd_build, "check": cmd_build, "validate": cmd_validate, "schema": cmd_schema,
+            "plan": cmd_plan, "scenarios": cmd_scenarios, "runbook": cmd_runbook}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -124,6 +124,7 @@ class Cluster:
                 self._new_pod(name)
         for name in update:
             how = strategy or strategy_of(self.objects.services[name])
+            self.pods.pop(f"{name}@new", None)  # a new rollout replaces one still in flight
             if name not in self.pods:
                 continue
             if how == "Recreate":

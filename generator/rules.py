@@ -121,6 +121,30 @@ def resources_known(portfolio: Portfolio) -> Iterator[Problem]:
                           "add one or give the model its own resources")
 
 
+def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF011/PF012: scenario names are unique; steps and expectations name declared models and flavors."""
+    models = [m.name for m in portfolio.models]
+    flavors = [f.name for f in portfolio.flavors]
+    seen: set[str] = set()
+    for s_index, scenario in enumerate(portfolio.scenarios):
+        if scenario.name in seen:
+            yield Problem(("scenarios", s_index, "name"), "PF012", f"scenario {scenario.name!r} is declared twice")
+        seen.add(scenario.name)
+        for t_index, step in enumerate(scenario.steps):
+            where = ("scenarios", s_index, "steps", t_index)
+            for action in ("enable", "disable", "update"):
+                for i, name in enumerate(getattr(step, action)):
+                    if name not in models:
+                        yield Problem((*where, action, i), "PF011", f"unknown model {name!r}; models: {', '.join(models)}")
+            for name, expected in step.expect.items():
+                if name not in models:
+                    yield Problem((*where, "expect", name), "PF011",
+                                  f"unknown model {name!r}; models: {', '.join(models)}", at_key=True)
+                elif not isinstance(expected, str) and expected.flavor and expected.flavor not in flavors:
+                    yield Problem((*where, "expect", name, "flavor"), "PF011",
+                                  f"unknown flavor {expected.flavor!r}; flavors: {', '.join(flavors)}")
+
+
 def active_models_fit_quota(portfolio: Portfolio) -> Iterator[Problem]:
     """PF005: the baseline (active models) must be admitted by Kueue, or the demo starts broken."""
     from generator.plan import plan
@@ -142,6 +166,7 @@ RULES: tuple[Rule, ...] = (
     storage_is_possible,
     shared_weights_agree,
     resources_known,
+    scenarios_name_known_models,
 )
 
 

@@ -1,0 +1,94 @@
+"""Plain-text and JSON views of plans and scenario runs, for terminals and tools."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from generator.plan import QuotaUse, Snapshot
+from generator.scenarios import ScenarioRun, describe
+
+
+def _amount(value: Decimal, resource: str) -> str:
+    if resource == "memory":
+        return f"{(value / (1 << 30)).normalize():f}Gi"
+    return f"{value.normalize():f}"
+
+
+def _table(rows: list[list[str]], align_right: set[int] = frozenset()) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [c.rjust(widths[i]) if i in align_right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def quota_lines(quota: list[QuotaUse]) -> list[str]:
+    rows = [["FLAVOR", "RESOURCE", "USED", "NOMINAL"]]
+    rows += [[q.flavor, q.resource, _amount(q.used, q.resource), _amount(q.nominal, q.resource)] for q in quota]
+    return _table(rows, {2, 3})
+
+
+def model_lines(snapshot: Snapshot) -> list[str]:
+    rows = [["MODEL", "GPUS", "STATE", "FLAVOR", "REASON"]]
+    rows += [[m.name, str(m.gpus), m.state, m.flavor or "-", m.reason] for m in snapshot.models]
+    return _table(rows, {1})
+
+
+def gpu_summary(snapshot: Snapshot, gpu: str) -> str:
+    used = sum((q.used for q in snapshot.quota if q.resource == gpu), Decimal(0))
+    nominal = sum((q.nominal for q in snapshot.quota if q.resource == gpu), Decimal(0))
+    asked = sum(m.gpus for m in snapshot.models if m.state != "off")
+    return f"GPUs admitted: {used:f} of {nominal:f} (asked for: {asked})"
+
+
+def plan_text(snapshot: Snapshot, gpu: str) -> str:
+    lines = [*model_lines(snapshot), "", *quota_lines(snapshot.quota), "", gpu_summary(snapshot, gpu)]
+    lines += [f"note: {n}" for n in snapshot.notes]
+    return "\n".join(lines) + "\n"
+
+
+def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
+    return {
+        "models": [{"name": m.name, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "reason": m.reason}
+                   for m in snapshot.models],
+        "quota": [{"flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
+                   "nominal": _amount(q.nominal, q.resource)} for q in snapshot.quota],
+        "notes": snapshot.notes,
+    }
+
+
+def plan_json(snapshot: Snapshot) -> str:
+    return json.dumps(snapshot_json(snapshot), indent=2) + "\n"
+
+
+def scenarios_text(runs: list[ScenarioRun]) -> str:
+    lines = []
+    for run in runs:
+        lines.append(f"{'PASS' if run.passed else 'FAIL'} {run.scenario.name}: {run.scenario.description}")
+        for number, step in enumerate(run.steps, start=1):
+            mark = "ok  " if not step.mismatches else "FAIL"
+            lines.append(f"  {mark} step {number}: {step.step.title}")
+            for name, expected in step.step.expect.items():
+                got = step.snapshot.model(name)
+                want = expected if isinstance(expected, str) else describe(expected.state, expected.flavor)
+                if any(m.model == name for m in step.mismatches):
+                    lines.append(f"         {name}: expected {want}, simulated {describe(got.state, got.flavor)}"
+                                 + (f" ({got.reason})" if got.reason else ""))
+                else:
+                    lines.append(f"         {name}: {describe(got.state, got.flavor)}")
+            lines += [f"         note: {n}" for n in step.snapshot.notes]
+    passed = sum(r.passed for r in runs)
+    lines.append(f"{passed} of {len(runs)} scenarios passed")
+    return "\n".join(lines) + "\n"
+
+
+def scenarios_json(runs: list[ScenarioRun]) -> str:
+    return json.dumps([{
+        "name": run.scenario.name,
+        "passed": run.passed,
+        "steps": [{"title": s.step.title, "passed": not s.mismatches,
+                   "mismatches": [{"model": m.model, "expected": m.expected, "simulated": m.simulated} for m in s.mismatches],
+                   "state": snapshot_json(s.snapshot)} for s in run.steps],
+    } for run in runs], indent=2) + "\n"

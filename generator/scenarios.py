@@ -1,0 +1,78 @@
+"""Scenarios: executable claims about admission. Each step changes which model pods exist; the
+simulator's state after it must match the step's expectations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.loader import Problem
+from generator.plan import Cluster, Snapshot
+from generator.portfolio import Expectation, Portfolio, Scenario, Step
+from generator.tree import Tree
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    model: str
+    expected: str
+    simulated: str
+
+
+@dataclass
+class StepRun:
+    step: Step
+    snapshot: Snapshot
+    mismatches: list[Mismatch]
+
+
+@dataclass
+class ScenarioRun:
+    scenario: Scenario
+    baseline: Snapshot
+    steps: list[StepRun]
+
+    @property
+    def passed(self) -> bool:
+        return all(not s.mismatches for s in self.steps)
+
+
+def describe(state: str, flavor: str | None) -> str:
+    return f"{state} on {flavor}" if flavor else state
+
+
+def _check(step: Step, snapshot: Snapshot) -> list[Mismatch]:
+    mismatches = []
+    for name, expected in step.expect.items():
+        want = expected if isinstance(expected, Expectation) else Expectation(state=expected)
+        got = snapshot.model(name)
+        if got.state != want.state or (want.flavor and got.flavor != want.flavor):
+            mismatches.append(Mismatch(name, describe(want.state, want.flavor),
+                                       describe(got.state, got.flavor) + (f" ({got.reason})" if got.reason else "")))
+    return mismatches
+
+
+def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario) -> ScenarioRun:
+    cluster = Cluster(portfolio, tree)
+    baseline = cluster.snapshot()
+    steps = []
+    for step in scenario.steps:
+        snapshot = cluster.apply(enable=step.enable, disable=step.disable, update=step.update, strategy=step.strategy)
+        steps.append(StepRun(step, snapshot, _check(step, snapshot)))
+    return ScenarioRun(scenario, baseline, steps)
+
+
+def run_all(portfolio: Portfolio, tree: Tree) -> list[ScenarioRun]:
+    return [run_scenario(portfolio, tree, s) for s in portfolio.scenarios]
+
+
+def scenario_problems(portfolio: Portfolio, runs: list[ScenarioRun]) -> list[Problem]:
+    """SCN001 at each expectation the simulation contradicts."""
+    problems = []
+    for s_index, run in enumerate(runs):
+        for t_index, step_run in enumerate(run.steps):
+            for mismatch in step_run.mismatches:
+                problems.append(Problem(
+                    ("scenarios", s_index, "steps", t_index, "expect", mismatch.model), "SCN001",
+                    f"scenario {run.scenario.name!r}, step {t_index + 1} ({step_run.step.title}): {mismatch.model} "
+                    f"expected {mismatch.expected}, simulated {mismatch.simulated}", at_key=True))
+    return problems
