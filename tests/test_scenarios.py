@@ -1,0 +1,140 @@
+"""The default scenarios hold; a false expectation fails with expected versus simulated."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT, load_named, render_named
+from generator.cli import main
+from generator.plan import Cluster, plan
+from generator.scenarios import run_all
+
+
+@pytest.fixture(scope="module")
+def default():
+    loaded = load_named("default")
+    return loaded.portfolio, render_named("default")
+
+
+def test_default_scenarios_pass(default) -> None:
+    runs = run_all(*default)
+    assert [r.scenario.name for r in runs] == ["resource-handover", "efficiency", "priority-queue", "rolling-update"]
+    assert all(r.passed for r in runs)
+
+
+def _flavors(snapshot) -> dict[str, str]:
+    return {m.name: f"{m.state}@{m.flavor}" if m.flavor else m.state for m in snapshot.models}
+
+
+def test_plan_baseline_and_handover(default) -> None:
+    assert _flavors(plan(*default)) == {"mistral-3-bf16": "admitted@nvidia-l4-4gpu", "mistral-3-int4": "admitted@nvidia-l4-1gpu",
+                                        "devstral-2": "off", "gpt-oss-20b": "off", "granite-8b-agent": "off"}
+    waiting = plan(*default, enable=["devstral-2"]).model("devstral-2")
+    assert waiting.state == "pending"
+    assert waiting.reason.startswith("nvidia.com/gpu in nvidia-l4-4gpu: 4 used of 4, needs 4")
+    handed = plan(*default, enable=["devstral-2"], disable=["mistral-3-bf16"])
+    assert handed.model("devstral-2").flavor == "nvidia-l4-4gpu"
+
+
+def test_scenario_two_needs_the_unpinned_one_gpu_model(default) -> None:
+    """KUEUE.md: pinned to g6.4xlarge, granite would stay pending; unpinned it lands on the 4-GPU node."""
+    portfolio, tree = default
+    assert plan(portfolio, tree, disable=["mistral-3-bf16"], enable=["granite-8b-agent"]).model(
+        "granite-8b-agent").flavor == "nvidia-l4-4gpu"
+    pinned = json.loads(json.dumps(tree))
+    service = pinned["gitops/step-05-llm-on-vllm/base/inference/granite-8b-agent.yaml"][0]
+    service["spec"]["predictor"]["nodeSelector"] = {"node.kubernetes.io/instance-type": "g6.4xlarge"}
+    state = plan(portfolio, pinned, disable=["mistral-3-bf16"], enable=["granite-8b-agent"]).model("granite-8b-agent")
+    assert state.state == "pending"
+    assert "nvidia-l4-4gpu: nodeSelector node.kubernetes.io/instance-type=g6.4xlarge" in state.reason
+
+
+def test_enabling_all_five_admits_only_the_baseline_then_the_next_in_order(default) -> None:
+    cluster = Cluster(*default)
+    snapshot = cluster.apply(enable=["devstral-2", "gpt-oss-20b", "granite-8b-agent"])
+    assert [m.name for m in snapshot.models if m.state == "admitted"] == ["mistral-3-bf16", "mistral-3-int4"]
+    after = cluster.apply(disable=["mistral-3-bf16"])
+    assert [m.name for m in after.models if m.state == "admitted"] == ["mistral-3-int4", "devstral-2"]
+
+
+def test_rolling_update_deadlocks_and_recreate_avoids_it(default) -> None:
+    rolling = Cluster(*default).apply(update=["mistral-3-bf16"], strategy="RollingUpdate")
+    assert rolling.model("mistral-3-bf16").state == "pending"
+    assert any("rolling update deadlocked" in n for n in rolling.notes)
+    recreate = Cluster(*default).apply(update=["mistral-3-bf16"])
+    assert recreate.model("mistral-3-bf16").state == "admitted" and recreate.notes == []
+
+
+def test_rolling_update_with_room_elsewhere_completes(default) -> None:
+    cluster = Cluster(*default)
+    cluster.apply(disable=["mistral-3-bf16"])
+    # The new 1-GPU pod fits on the free 4-GPU flavor; once it runs, the old pod goes.
+    snapshot = cluster.apply(update=["mistral-3-int4"], strategy="RollingUpdate")
+    assert snapshot.model("mistral-3-int4").flavor == "nvidia-l4-4gpu" and snapshot.notes == []
+    assert sum(q.used for q in snapshot.quota if q.resource == "nvidia.com/gpu") == 1
+
+
+def _false_expectation(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "gitops", tmp_path / "gitops")
+    text = (ROOT / "portfolio.yaml").read_text()
+    old = "          devstral-2: pending\n          mistral-3-bf16: {state: admitted, flavor: nvidia-l4-4gpu}\n"
+    assert text.count(old) == 1
+    (tmp_path / "portfolio.yaml").write_text(text.replace(old, old.replace("devstral-2: pending", "devstral-2: admitted")))
+    return tmp_path
+
+
+def test_scenarios_command_fails_with_expected_versus_simulated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _false_expectation(tmp_path)
+    assert main(["scenarios", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL resource-handover" in out
+    assert "devstral-2: expected admitted, simulated pending (nvidia.com/gpu in nvidia-l4-4gpu: 4 used of 4, needs 4" in out
+    assert "3 of 4 scenarios passed" in out
+
+
+def test_build_and_validate_run_the_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _false_expectation(tmp_path)
+    assert main(["validate", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if "[SCN001]" in l)
+    assert line.startswith("portfolio.yaml:") or "/portfolio.yaml:" in line.split(": error")[0]
+    assert "scenarios[0].steps[0].expect.devstral-2: scenario 'resource-handover', step 1" in line
+    assert main(["build", "--root", str(root)]) == 1
+
+
+def test_plan_cli_text_and_json() -> None:
+    text = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "devstral-2"], capture_output=True,
+                          text=True, cwd=ROOT, check=True).stdout
+    assert "devstral-2           4  pending" in text and "GPUs admitted: 5 of 5 (asked for: 9)" in text
+    data = json.loads(subprocess.run([sys.executable, "-m", "generator", "plan", "--format", "json"], capture_output=True,
+                                     text=True, cwd=ROOT, check=True).stdout)
+    gpu = [q for q in data["quota"] if q["resource"] == "nvidia.com/gpu"]
+    assert gpu == [{"flavor": "nvidia-l4-1gpu", "resource": "nvidia.com/gpu", "used": "1", "nominal": "1"},
+                   {"flavor": "nvidia-l4-4gpu", "resource": "nvidia.com/gpu", "used": "4", "nominal": "4"}]
+
+
+def test_plan_rejects_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--root", str(ROOT), "--enable", "llama-9000"]) == 2
+    assert "unknown model 'llama-9000'" in capsys.readouterr().err
+
+
+def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runbook", "resource-handover", "--root", str(ROOT)]) == 0
+    markdown = capsys.readouterr().out
+    assert "oc scale deployment devstral-2-predictor -n private-ai --replicas=1" in markdown
+    assert "devstral-2: pending (nvidia.com/gpu in nvidia-l4-4gpu: 4 used of 4, needs 4" in markdown
+    assert "## Scenario: efficiency" not in markdown
+    target = tmp_path / "runbook.ipynb"
+    assert main(["runbook", "--format", "notebook", "--root", str(ROOT), "-o", str(target)]) == 0
+    notebook = nbformat.read(target, as_version=4)
+    nbformat.validate(notebook)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "!oc scale deployment mistral-3-bf16-predictor -n private-ai --replicas=0" in code
+    assert main(["runbook", "no-such-scenario", "--root", str(ROOT)]) == 2
