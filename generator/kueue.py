@@ -210,6 +210,7 @@ class Simulator:
         self.selector_rule = selector_rule
         self.usage: dict[str, Usage] = {q.name: {} for q in queues}
         self.running: dict[str, Workload] = {}
+        self.running_on: dict[str, dict[str, Workload]] = {}  # flavor -> running workloads using it
         self.clock = 0
 
     # Rule 8: the WorkloadPriorityClass named by the label wins over the pod's priority.
@@ -251,14 +252,14 @@ class Simulator:
         if quota is None:
             return Decimal(0), Decimal(0)
         used = usage[queue.name].get(key, Decimal(0))
+        if not queue.cohort:
+            return max(Decimal(0), quota.nominal - used), quota.nominal
         members = [q for q in self.cohort_members(queue) if key in q.quotas]
         pool = sum((q.quotas[key].lendable for q in members), Decimal(0))
         pool_used = sum((max(Decimal(0), usage[q.name].get(key, Decimal(0)) - q.quotas[key].guaranteed) for q in members), Decimal(0))
         ceiling = quota.guaranteed + pool
-        if quota.borrowing_limit is not None and queue.cohort:
+        if quota.borrowing_limit is not None:
             ceiling = min(ceiling, quota.nominal + quota.borrowing_limit)
-        if not queue.cohort:
-            ceiling = quota.nominal
         own = max(Decimal(0), quota.guaranteed - used)
         now = min(own + max(Decimal(0), pool - pool_used), ceiling - used)
         return max(Decimal(0), now), ceiling
@@ -285,10 +286,12 @@ class Simulator:
 
     # Rule 7: candidates in order, removed until the preemptor fits, then the unneeded given back.
     def victims(self, w: Workload, queue: ClusterQueue, flavor: str, resources: list[str]) -> tuple[list[Workload], bool] | None:
+        if queue.within == "Never" and (queue.reclaim == "Never" or not queue.cohort):
+            return None  # no policy lets this queue preempt anyone
         keys = {(flavor, r) for r in resources}
         mine = self.priority(w)
         candidates = []
-        for other in self.running.values():
+        for other in self.running_on.get(flavor, {}).values():
             used_keys = {(f, r) for r, f in (other.admitted_flavors or {}).items()} & keys
             if not used_keys:
                 continue
@@ -387,11 +390,15 @@ class Simulator:
         self.clock += 1
         w.admitted_flavors, w.admitted_at = flavors, self.clock
         self.running[w.name] = w
+        for flavor in set(flavors.values()):
+            self.running_on.setdefault(flavor, {})[w.name] = w
         self._charge(w, self.usage)
 
     def evict(self, w: Workload) -> None:
         self._release(w, self.usage)
         del self.running[w.name]
+        for flavor in set((w.admitted_flavors or {}).values()):
+            del self.running_on[flavor][w.name]
         w.admitted_flavors, w.admitted_at = None, None
 
 
@@ -436,8 +443,11 @@ def simulate(
             break
         plans = sorted(((sim.assign(w), w) for w in heads), key=lambda p: (p[0][4], order_key(p[1])))
         released = False
-        for _, w in plans:
-            rank, assignment, victims, reason, _ = sim.assign(w)  # again: earlier heads may have changed usage
+        changed = False
+        for plan, w in plans:
+            # An earlier head of this cycle may have taken quota: assign again after any change.
+            rank, assignment, victims, reason, _ = sim.assign(w) if changed else plan
+            changed = changed or rank != NO_FIT
             if rank == FIT:
                 sim.admit(w, assignment)
                 queues[w.cluster_queue].pop(cursor[w.cluster_queue])  # w is its queue's head

@@ -1,0 +1,61 @@
+"""Benchmark of the Kueue simulator (run by hand, not collected by pytest):
+
+    .venv/bin/python tests/benchmarks/bench_kueue.py
+
+Pending workloads of 1, 2, 4 or 8 GPUs over 20 flavors, each with room for a tenth of them, in one
+ClusterQueue; so most stay pending and every one is tried. Prints the wall time per size and the
+ratio between sizes (best of 5 runs each) (near 10 for 10x more workloads means near-linear growth).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from generator.kueue import Workload, simulate  # noqa: E402
+
+GPU = "nvidia.com/gpu"
+FLAVORS = 20
+
+
+def scenario(pending: int) -> dict[str, object]:
+    flavors = [{"metadata": {"name": f"f{i:02d}"}, "spec": {"nodeLabels": {"pool": f"p{i:02d}"}}} for i in range(FLAVORS)]
+    per_flavor = max(1, pending * 3 // (10 * FLAVORS))  # about a tenth of the demand fits
+    queue = {"metadata": {"name": "cq"}, "spec": {"resourceGroups": [{
+        "coveredResources": [GPU, "cpu"],
+        "flavors": [{"name": f["metadata"]["name"], "resources": [
+            {"name": GPU, "nominalQuota": per_flavor}, {"name": "cpu", "nominalQuota": per_flavor * 8}]} for f in flavors],
+    }]}}
+    workloads = [Workload(f"w{i:05d}", "cq", {GPU: Decimal(2 ** (i % 4)), "cpu": Decimal(2 ** (i % 4) * 4)},
+                          node_selector={"pool": f"p{i % FLAVORS:02d}"} if i % 5 == 0 else {}, creation=i)
+                 for i in range(pending)]
+    return {"flavors": flavors, "cluster_queues": [queue], "workloads": workloads}
+
+
+def measure(pending: int, repeats: int = 5) -> tuple[float, int]:
+    """Best wall time of several runs (the least disturbed by the rest of the machine)."""
+    best, admitted = float("inf"), 0
+    for _ in range(repeats):
+        given = scenario(pending)
+        started = time.perf_counter()
+        result = simulate(**given)  # type: ignore[arg-type]
+        best = min(best, time.perf_counter() - started)
+        admitted = len(result.admitted())
+    return best, admitted
+
+
+def main() -> None:
+    previous = None
+    for size in (500, 5000):
+        seconds, admitted = measure(size)
+        ratio = f", x{seconds / previous:.1f} for x10 workloads" if previous else ""
+        print(f"{size:>5} pending workloads, {FLAVORS} flavors: {seconds:.2f}s, {admitted} admitted{ratio}")
+        previous = seconds
+
+
+if __name__ == "__main__":
+    main()
