@@ -15,10 +15,11 @@ def to_markdown(title: str, sections: list[Section]) -> str:
             if block.text:
                 out += [block.text, ""]
             if block.commands:
-                out += ["```sh", *(c.line for c in block.commands), "```", ""]
+                note = [] if block.runnable else ["# simulated only: shown for reference, not to run"]
+                out += ["```sh", *note, *(c.line for c in block.commands), "```", ""]
             for command in block.commands:
                 if command.expect:
-                    out += [f"Expected from `{command.line}`:", "", "```text", command.expect, "```", ""]
+                    out += [f"Expected after `{command.line}`:", "", "```text", command.expect, "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -39,7 +40,7 @@ def to_notebook(title: str, sections: list[Section]) -> str:
             expected = [c for c in block.commands if c.expect]
             if expected:
                 cells.append(v4.new_markdown_cell("\n\n".join(
-                    f"Expected from `{c.line}`:\n\n```text\n{c.expect}\n```" for c in expected)))
+                    f"Expected after `{c.line}`:\n\n```text\n{c.expect}\n```" for c in expected)))
     notebook = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
