@@ -161,7 +161,7 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, Decimal]:
         return {name: quantity(value) for name, value in merged.items()}
 
     def add(a: dict[str, Decimal], b: dict[str, Decimal]) -> dict[str, Decimal]:
-        return {k: a.get(k, Decimal(0)) + b.get(k, Decimal(0)) for k in a.keys() | b.keys()}
+        return {k: a.get(k, Decimal(0)) + b.get(k, Decimal(0)) for k in sorted(a.keys() | b.keys())}
 
     total: dict[str, Decimal] = {}
     for container in pod_spec.get("containers") or []:
@@ -173,9 +173,10 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, Decimal]:
             sidecars = add(sidecars, of(init))
         else:
             running = add(sidecars, of(init))
-            init_peak = {k: max(init_peak.get(k, Decimal(0)), running.get(k, Decimal(0))) for k in init_peak.keys() | running.keys()}
+            init_peak = {k: max(init_peak.get(k, Decimal(0)), running.get(k, Decimal(0)))
+                         for k in sorted(init_peak.keys() | running.keys())}
     steady = add(total, sidecars)
-    result = {k: max(steady.get(k, Decimal(0)), init_peak.get(k, Decimal(0))) for k in steady.keys() | init_peak.keys()}
+    result = {k: max(steady.get(k, Decimal(0)), init_peak.get(k, Decimal(0))) for k in sorted(steady.keys() | init_peak.keys())}
     return add(result, {k: quantity(v) for k, v in (pod_spec.get("overhead") or {}).items()})
 
 
@@ -332,7 +333,7 @@ class Simulator:
         queue = self.queues.get(w.cluster_queue)
         if queue is None:
             return NO_FIT, {}, [], f"ClusterQueue {w.cluster_queue} does not exist", False
-        requested = [r for r, amount in w.requests.items() if amount > 0]
+        requested = sorted(r for r, amount in w.requests.items() if amount > 0)
         uncovered = [r for r in requested if not any(r in g.covered for g in queue.groups)]
         if uncovered:
             return NO_FIT, {}, [], f"{', '.join(sorted(uncovered))} is not covered by ClusterQueue {queue.name}", False
@@ -340,7 +341,7 @@ class Simulator:
         victims: list[Workload] = []
         overall, borrows = FIT, False
         for group in queue.groups:
-            resources = [r for r in requested if r in group.covered]
+            resources = [r for r in group.covered if r in requested]  # the queue's order: stable messages
             if not resources:
                 continue
             best: tuple[int, int, str, list[Workload]] | None = None

@@ -39,3 +39,17 @@ def test_builds_with_different_hash_seeds_are_byte_identical(tmp_path: Path) -> 
     again = _build(tmp_path / "a", "random")
     assert first == second == again
     assert len(first) == 23
+
+
+def test_diagnostics_and_plans_do_not_depend_on_the_hash_seed() -> None:
+    over_quota = ROOT / "tests/fixtures/portfolios/invalid/over-quota/portfolio.yaml"
+    outputs = set()
+    for seed in ("1", "2", "3", "77"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        validate = subprocess.run([sys.executable, "-m", "generator", "validate", "--portfolio", str(over_quota)],
+                                  capture_output=True, text=True, env=env, cwd=ROOT)
+        plan = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "granite-8b-agent",
+                               "--enable", "devstral-2"], capture_output=True, text=True, env=env, cwd=ROOT)
+        outputs.add(validate.stdout + plan.stdout)
+    assert len(outputs) == 1
+    assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in outputs.pop()

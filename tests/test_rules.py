@@ -31,6 +31,8 @@ NEAR_MISSES = {
                                          model=SECOND_MODEL.replace(*HF_WEIGHTS)),
     "resources_known": MINIMAL_TEXT,
     "active_models_fit_quota": _with_second("tiny-2"),
+    "scenarios_name_known_models": MINIMAL_TEXT + "scenarios:\n  - name: s\n    description: d\n    steps:\n"
+    "      - title: t\n        disable: [tiny]\n        expect: {tiny: {state: \"off\"}}\n",
 }
 
 
