@@ -88,6 +88,11 @@ class GitOps(Spec):
         description="Name of the Argo CD Application and of the folder under gitops/ that holds the serving tree.",
         examples=["step-05-llm-on-vllm"],
     )
+    app_of_apps: DnsLabel = Field(
+        "app-of-apps",
+        description="Name of the root Argo CD Application that syncs gitops/argocd/app-of-apps (applied once to bootstrap).",
+        examples=["app-of-apps"],
+    )
     argocd_namespace: DnsLabel = Field(
         "openshift-gitops", description="Namespace where Argo CD runs.", examples=["openshift-gitops"]
     )

@@ -21,7 +21,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_check_passes_on_the_committed_tree() -> None:
     result = run("build", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "23 files match" in result.stdout
+    assert "25 files match" in result.stdout
     assert run("check").returncode == 0
 
 
@@ -72,9 +72,9 @@ def test_build_writes_the_tree_and_reports_counts(tmp_path: Path) -> None:
     (tmp_path / "portfolio.yaml").write_text(MINIMAL_TEXT)
     result = run("build", "--root", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("14 files rendered: 14 written, 0 unchanged, 0 removed")
+    assert result.stdout.startswith("16 files rendered: 16 written, 0 unchanged, 0 removed")
     again = run("build", "--root", str(tmp_path))
-    assert again.stdout.startswith("14 files rendered: 0 written, 14 unchanged, 0 removed")
+    assert again.stdout.startswith("16 files rendered: 0 written, 16 unchanged, 0 removed")
 
 
 def test_schema_is_current() -> None:

@@ -38,7 +38,7 @@ def test_builds_with_different_hash_seeds_are_byte_identical(tmp_path: Path) -> 
     second = _build(tmp_path / "b", "4242")
     again = _build(tmp_path / "a", "random")
     assert first == second == again
-    assert len(first) == 23
+    assert len(first) == 25
 
 
 def test_diagnostics_and_plans_do_not_depend_on_the_hash_seed() -> None:

@@ -16,7 +16,7 @@ def _roots(base: Path) -> list[Path]:
 
 def test_committed_tree_builds(kubectl: str) -> None:
     roots = _roots(ROOT)
-    assert len(roots) == 7
+    assert len(roots) == 8
     for folder in roots:
         result = kustomize(kubectl, folder)
         assert result.returncode == 0, f"{folder}: {result.stderr}"

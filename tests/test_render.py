@@ -48,6 +48,8 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
     assert set(default_tree) == {
         "gitops/argocd/app-of-apps/kustomization.yaml",
         "gitops/argocd/app-of-apps/step-05-llm-on-vllm.yaml",
+        "gitops/argocd/bootstrap/kustomization.yaml",
+        "gitops/argocd/bootstrap/app-of-apps.yaml",
         f"{base}/kustomization.yaml",
         *(f"{base}/kueue/{f}" for f in ("kustomization.yaml", "resource-flavors.yaml", "cluster-queue.yaml", "local-queue.yaml")),
         *(f"{base}/serving-runtime/{f}" for f in ("kustomization.yaml", "vllm-runtime.yaml")),
@@ -250,7 +252,10 @@ def test_kueue_objects(default_tree: Tree) -> None:
 
 
 def test_argocd_application(default_tree: Tree) -> None:
-    [app] = of_kind(default_tree, "Application")
+    [app, root] = of_kind(default_tree, "Application")
+    assert root["metadata"]["name"] == "app-of-apps"
+    assert root["spec"]["source"]["path"] == "gitops/argocd/app-of-apps"
+    assert root["spec"]["destination"]["namespace"] == "openshift-gitops"
     assert app["metadata"] == {"name": "step-05-llm-on-vllm", "namespace": "openshift-gitops",
                                "labels": {"app.kubernetes.io/managed-by": "gpuaas-generator"}}
     assert app["spec"]["source"]["path"] == "gitops/step-05-llm-on-vllm/base"

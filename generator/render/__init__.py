@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from generator.portfolio import Portfolio
-from generator.render.argocd import APP_OF_APPS_DIR, render_argocd, serving_tree_path
+from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap, serving_tree_path
 from generator.render.common import Document
 from generator.render.inference import render_inference
 from generator.render.kueue import render_kueue
@@ -51,4 +51,5 @@ def render(portfolio: Portfolio) -> Tree:
             present.append(folder)
     tree[f"{base}/kustomization.yaml"] = [kustomization(present)]
     _add_root(tree, APP_OF_APPS_DIR, render_argocd(portfolio))
+    _add_root(tree, BOOTSTRAP_DIR, render_bootstrap(portfolio))
     return dict(sorted(tree.items()))
