@@ -71,8 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(scenarios, crds=False, formats=("text", "json"))
 
     runbook = sub.add_parser("runbook", help="the demo's operating procedure, generated from the portfolio")
-    _common(runbook, crds=False, formats=("markdown", "notebook"))
-    runbook.add_argument("scenario", nargs="?", help="one scenario (default: all)")
+    _common(runbook, crds=False, formats=("markdown", "sh", "notebook"))
+    runbook.add_argument("section", nargs="?",
+                         help="prerequisites, deploy, verify, scenario [NAME], smoke-test, troubleshoot, cleanup, "
+                              "or a scenario name (default: every section)")
+    runbook.add_argument("name", nargs="?", help="with `scenario`: one scenario (default: all)")
     runbook.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
     schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
@@ -139,20 +142,28 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_runbook(args: argparse.Namespace) -> int:
-    from generator.runbook import scenario_sections
-    from generator.runbook_formats import to_markdown, to_notebook
+    from generator.runbook import SECTIONS, build_runbook
+    from generator.runbook_formats import to_markdown, to_notebook, to_shell
 
     loaded, tree = _loaded_and_tree(args)
-    scenarios = loaded.portfolio.scenarios
-    if args.scenario:
-        names = [s.name for s in scenarios]
-        if args.scenario not in names:
-            raise UsageError(f"unknown scenario {args.scenario!r}; scenarios: {', '.join(names) or 'none declared'}")
-        scenarios = [s for s in scenarios if s.name == args.scenario]
-    runs = [r for r in run_all(loaded.portfolio, tree) if r.scenario in scenarios]
-    sections = scenario_sections(loaded.portfolio, tree, runs)
+    scenarios = [s.name for s in loaded.portfolio.scenarios]
+    section, scenario = args.section, args.name
+    if section is not None and section not in SECTIONS:
+        if section not in scenarios or scenario is not None:
+            raise UsageError(f"unknown section or scenario {section!r}; sections: {', '.join(SECTIONS)}; "
+                             f"scenarios: {', '.join(scenarios) or 'none declared'}")
+        section, scenario = "scenario", section
+    if scenario is not None and (section != "scenario" or scenario not in scenarios):
+        raise UsageError(f"unknown scenario {scenario!r}; scenarios: {', '.join(scenarios) or 'none declared'}")
+    runs = run_all(loaded.portfolio, tree)
+    sections = build_runbook(loaded.portfolio, tree, runs, only=section, scenario=scenario)
     title = f"Runbook: {loaded.portfolio.gitops.application}"
-    text = to_notebook(title, sections) if args.format == "notebook" else to_markdown(title, sections)
+    if args.format == "notebook":
+        text = to_notebook(title, sections)
+    elif args.format == "sh":
+        text = to_shell(title, sections, default=["prerequisites", "deploy", "verify"])
+    else:
+        text = to_markdown(title, sections)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")

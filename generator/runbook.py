@@ -1,31 +1,42 @@
 """The demo's standard operating procedure as data: sections of prose, commands and expected output.
 
-Everything a command names comes from the portfolio or the rendered tree; the expected outcomes of
-scenario steps come from the simulator. `generator.runbook_formats` turns it into markdown, a shell
-script or a Jupyter notebook.
+Everything a command names comes from the portfolio or the rendered tree (`RunbookFacts`), and the
+expected admission comes from the simulator. `generator.runbook_sections` builds the sections;
+`generator.runbook_formats` turns them into markdown, a shell script or a Jupyter notebook.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlparse
 
-from generator.plan import Snapshot
-from generator.portfolio import Portfolio
+from generator.derive import Upload, storage_tier, uploads
+from generator.plan import Cluster, Snapshot
+from generator.portfolio import Model, Portfolio
+from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
+from generator.render.registration import JOB as REGISTRATION_JOB
 from generator.scenarios import ScenarioRun, describe
 from generator.tree import Tree
+
+# run: part of the shell script; show: read-only or interactive, left out of the script;
+# simulated: what the simulator predicts for a case the tree cannot produce (e.g. RollingUpdate).
+Mode = Literal["run", "show", "simulated"]
+SECTIONS = ("prerequisites", "deploy", "verify", "scenario", "smoke-test", "troubleshoot", "cleanup")
 
 
 @dataclass(frozen=True)
 class Command:
     line: str  # one shell command line
     expect: str = ""  # what the operator should see
+    unless: str = ""  # a check: when it succeeds, the command is skipped (the thing exists already)
 
 
 @dataclass
 class Block:
     text: str = ""
     commands: list[Command] = field(default_factory=list)
-    runnable: bool = True  # False: shown for reference, left out of the shell script
+    mode: Mode = "run"
 
 
 @dataclass
@@ -35,12 +46,87 @@ class Section:
     intro: str
     blocks: list[Block] = field(default_factory=list)
 
+    @property
+    def function(self) -> str:
+        return "section_" + self.key.replace(" ", "_").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class RunbookFacts:
+    """The names the runbook uses, each read from the portfolio or the rendered tree."""
+
+    portfolio: Portfolio
+    tree: Tree
+    baseline: Snapshot
+
+    @property
+    def namespace(self) -> str:
+        return self.portfolio.namespace
+
+    @property
+    def upload_namespace(self) -> str:
+        return self.portfolio.storage.s3.upload_namespace
+
+    @property
+    def registry_namespace(self) -> str:
+        return self.portfolio.model_registry.namespace
+
+    @property
+    def argocd_namespace(self) -> str:
+        return self.portfolio.gitops.argocd_namespace
+
+    @property
+    def serving_tree(self) -> str:
+        return serving_tree_path(self.portfolio)
+
+    app_of_apps_dir = APP_OF_APPS_DIR
+    bootstrap_dir = BOOTSTRAP_DIR
+    registration_job = REGISTRATION_JOB
+
+    @property
+    def models(self) -> list[Model]:
+        return list(self.portfolio.models)
+
+    @property
+    def active(self) -> list[Model]:
+        return [m for m in self.portfolio.models if m.state == "active"]
+
+    @property
+    def uploads(self) -> list[Upload]:
+        return uploads(self.portfolio)
+
+    @property
+    def namespaces(self) -> list[str]:
+        """Every namespace the tree puts something in."""
+        found = {d["metadata"]["namespace"] for docs in self.tree.values() for d in docs
+                 if (d.get("metadata") or {}).get("namespace")}
+        return sorted(found)
+
+    def s3_models(self) -> list[Model]:
+        return [m for m in self.portfolio.models if storage_tier(m, self.portfolio) == "s3"]
+
+    def oci_models(self) -> list[Model]:
+        return [m for m in self.portfolio.models if storage_tier(m, self.portfolio) == "oci"]
+
+    @property
+    def minio_service(self) -> tuple[str, str, int]:
+        """(service, namespace, port) of the S3 endpoint, e.g. minio.minio-storage.svc:9000."""
+        parsed = urlparse(self.portfolio.storage.s3.endpoint)
+        host = parsed.hostname or "minio"
+        parts = host.split(".")
+        namespace = parts[1] if len(parts) > 1 else self.upload_namespace
+        return parts[0], namespace, parsed.port or 80
+
 
 def predictor(model: str) -> str:
     return f"{model}-predictor"
 
 
-def _outcome_lines(snapshot: Snapshot, names: list[str]) -> str:
+def env_name(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).upper()
+
+
+def admission_lines(snapshot: Snapshot, names: list[str]) -> str:
     lines = []
     for model in snapshot.models:
         if model.name in names or model.state != "off":
@@ -49,31 +135,52 @@ def _outcome_lines(snapshot: Snapshot, names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def scenario_section(portfolio: Portfolio, run: ScenarioRun) -> Section:
-    ns = portfolio.namespace
+def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
+    ns = facts.namespace
     section = Section(f"scenario {run.scenario.name}", f"Scenario: {run.scenario.name}", run.scenario.description)
-    baseline_models = [m.name for m in portfolio.models if m.state == "active"]
     start = [Command(f"oc scale deployment {predictor(m.name)} -n {ns} --replicas={1 if m.state == 'active' else 0}")
-             for m in portfolio.models]
-    section.blocks.append(Block("Start from the baseline: the active models at one replica, the others at zero.",
-                                [*start, Command(f"oc get workloads -n {ns}", _outcome_lines(run.baseline, baseline_models))]))
+             for m in facts.models]
+    section.blocks.append(Block(
+        "Start from the baseline: the active models at one replica, the others at zero. `oc get workloads` lists "
+        "one Workload per predictor pod; the expected admission is the simulator's.",
+        [*start, Command(f"oc get workloads -n {ns}", admission_lines(run.baseline, [m.name for m in facts.active]))]))
     for number, step_run in enumerate(run.steps, start=1):
         step = step_run.step
         commands = [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=0") for m in step.disable]
         commands += [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=1") for m in step.enable]
         commands += [Command(f"oc rollout restart deployment/{predictor(m)} -n {ns}") for m in step.update]
         named = [*step.enable, *step.disable, *step.update, *step.expect]
-        commands.append(Command(f"oc get workloads -n {ns}", _outcome_lines(step_run.snapshot, named)))
+        commands.append(Command(f"oc get workloads -n {ns}", admission_lines(step_run.snapshot, named)))
         text = f"Step {number}: {step.title}."
-        simulated_only = step.strategy is not None and step.update and any(
-            step.strategy != "Recreate" for _ in step.update)
-        if simulated_only:
-            text += (f" Simulated only: the tree renders the Recreate strategy, so on the cluster this step cannot "
-                     f"be reproduced; the simulator shows what {step.strategy} would do.")
+        simulated = bool(step.update) and step.strategy not in (None, "Recreate")
+        if simulated:
+            text += (" Simulated only: the tree renders the Recreate strategy, so the cluster does not do this; "
+                     f"the simulator shows what {step.strategy} would do.")
         text += "".join(f" Note: {n}." for n in step_run.snapshot.notes)
-        section.blocks.append(Block(text, commands, runnable=not simulated_only))
+        section.blocks.append(Block(text, commands, "simulated" if simulated else "run"))
     return section
 
 
-def scenario_sections(portfolio: Portfolio, tree: Tree, runs: list[ScenarioRun]) -> list[Section]:
-    return [scenario_section(portfolio, run) for run in runs]
+def build_runbook(portfolio: Portfolio, tree: Tree, runs: list[ScenarioRun], *, only: str | None = None,
+                  scenario: str | None = None) -> list[Section]:
+    """All sections in operating order, or one (`only`), or one scenario."""
+    from generator import runbook_sections
+
+    facts = RunbookFacts(portfolio, tree, Cluster(portfolio, tree).snapshot())
+    builders = {
+        "prerequisites": runbook_sections.prerequisites,
+        "deploy": runbook_sections.deploy,
+        "verify": runbook_sections.verify,
+        "smoke-test": runbook_sections.smoke_test,
+        "troubleshoot": runbook_sections.troubleshoot,
+        "cleanup": runbook_sections.cleanup,
+    }
+    sections: list[Section] = []
+    for key in SECTIONS:
+        if only is not None and key != only:
+            continue
+        if key == "scenario":
+            sections += [scenario_section(facts, r) for r in runs if scenario is None or r.scenario.name == scenario]
+        else:
+            sections.append(builders[key](facts))
+    return sections

@@ -1,0 +1,290 @@
+"""The generated runbook: every command parses, names only what exists, and the three forms agree."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from conftest import PORTFOLIOS, load_text, render_named
+from generator.render import render
+from generator.runbook import SECTIONS, Section, build_runbook
+from generator.runbook_formats import to_markdown, to_notebook, to_shell
+from generator.scenarios import run_all
+from generator.tree import Tree
+
+from conftest import load_named  # noqa: E402  (kept apart: fixture helpers)
+
+ALLOWED = {
+    "oc": {"get", "describe", "apply", "create", "delete", "scale", "wait", "logs", "label", "annotate", "rollout",
+           "port-forward"},
+    "kubectl": {"kustomize"},
+    "python": {"-m"},
+    "curl": None, "aws": {"s3"}, "timeout": None, "kill": None, "export": None,
+}
+VALUE_FLAGS = {"-n", "-o", "-l", "-f", "-k", "-H", "-d", "--field-selector"}
+TYPES = {"inferenceservice": "InferenceService", "deployment": "Deployment", "job": "Job", "pvc": "PersistentVolumeClaim",
+         "secret": "Secret", "servingruntime": "ServingRuntime", "application": "Application", "clusterqueue": "ClusterQueue",
+         "localqueue": "LocalQueue", "resourceflavor": "ResourceFlavor", "namespace": "Namespace", "machineset": None,
+         "nodes": None, "workloads": None, "pods": None, "events": None, "crd": None, "svc": "Service"}
+
+
+def sections_for(name: str, text: str | None = None, tmp_path: Path | None = None) -> tuple[list[Section], Tree, Any]:
+    loaded = load_text(tmp_path, text) if text is not None else load_named(name)
+    tree = render(loaded.portfolio)
+    return build_runbook(loaded.portfolio, tree, run_all(loaded.portfolio, tree)), tree, loaded.portfolio
+
+
+def command_lines(sections: list[Section]) -> list[str]:
+    lines = []
+    for section in sections:
+        for block in section.blocks:
+            for command in block.commands:
+                lines.append(command.line)
+                if command.unless:
+                    lines.append(command.unless)
+    return lines
+
+
+def simple_commands(line: str) -> list[list[str]]:
+    assignment = re.match(r"^[A-Z_][A-Z0-9_]*=\$\((.*)\)$", line)
+    if assignment:
+        return simple_commands(assignment.group(1))
+    if re.match(r"^[A-Z_][A-Z0-9_]*=\S*$", line):
+        return []
+    out: list[list[str]] = [[]]
+    for token in shlex.split(line):
+        if token in ("|", "&&", "||", ";", "&"):
+            out.append([])
+        elif not token.startswith(">"):
+            out[-1].append(token)
+    return [[t for t in cmd if not re.match(r"^[A-Z_]+=", t)] for cmd in out if cmd]
+
+
+def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
+    names: dict[str, set[str]] = {kind: set() for kind in TYPES.values() if kind}
+    namespaces = {"openshift-machine-api"}
+    secrets: set[str] = set()
+    for docs in tree.values():
+        for doc in docs:
+            meta = doc.get("metadata") or {}
+            if doc.get("kind") in names:
+                names[doc["kind"]].add(meta.get("name"))
+            if meta.get("namespace"):
+                namespaces.add(meta["namespace"])
+            text = json.dumps(doc)
+            secrets |= set(re.findall(r'"secretKeyRef": \{"name": "([^"]+)"', text))
+            secrets |= set(re.findall(r'"storage": \{"key": "([^"]+)"', text))
+    names["Deployment"] = {f"{n}-predictor" for n in names["InferenceService"]}
+    names["Secret"] = secrets
+    names["Namespace"] = namespaces
+    names["Service"] = {portfolio.storage.s3.endpoint.split("//")[1].split(".")[0]}
+    return names
+
+
+def check_command(cmd: list[str], names: dict[str, set[str]], tree: Tree, problems: list[str]) -> None:
+    program = cmd[0]
+    assert program in ALLOWED, f"program {program!r} is not allowed: {cmd}"
+    allowed = ALLOWED[program]
+    if allowed is not None and len(cmd) > 1:
+        assert cmd[1] in allowed, f"{program} {cmd[1]} is not an allowed subcommand"
+    args = cmd[1:]
+    positional: list[str] = []
+    skip = False
+    for index, token in enumerate(args):
+        if skip:
+            skip = False
+            if args[index - 1] == "-n" and token not in names["Namespace"]:
+                problems.append(f"namespace {token} in {cmd}")
+            if args[index - 1] in ("-k",) or (program == "kubectl" and token.startswith("gitops/")):
+                pass
+            continue
+        if token in VALUE_FLAGS:
+            skip = True
+            if token == "-k" and not any(p.startswith(args[index + 1] + "/") for p in tree):
+                problems.append(f"folder {args[index + 1]} not in the tree")
+            continue
+        if token.startswith("-") or (program == "oc" and "=" in token):
+            continue
+        positional.append(token)
+    if program == "kubectl":
+        folder = positional[1]
+        if not any(p.startswith(folder + "/") for p in tree):
+            problems.append(f"folder {folder} not in the tree")
+    if program == "aws":
+        for token in positional:
+            if token.startswith("s3://"):
+                bucket, prefix = token[5:].split("/", 1)
+                if not any(f'"S3_PREFIX", "value": "{prefix.rstrip("/")}"' in json.dumps(d)
+                           for docs in tree.values() for d in docs):
+                    problems.append(f"S3 prefix {prefix} is not uploaded by the tree")
+    if program != "oc" or not positional:
+        return
+    sub, rest = positional[0], positional[1:]
+    if sub == "rollout":
+        rest = rest[1:]
+    if sub in ("apply", "port-forward", "create") and sub != "create":
+        rest = rest if sub == "port-forward" else []
+    if sub == "create":
+        rest = rest[1:] if rest and rest[0] == "secret" else rest  # create secret generic NAME
+        rest = ["secret", *rest[1:]] if rest and rest[0] == "generic" else rest
+    if not rest:
+        return
+    first = rest[0]
+    resource, inline = (first.split("/", 1) + [None])[:2] if "/" in first else (first, None)
+    kind_key = resource.rstrip("s") if resource not in TYPES else resource
+    kind = TYPES.get(resource, TYPES.get(kind_key))
+    targets = [inline] if inline else rest[1:]
+    if kind is None:
+        return
+    for target in targets:
+        target = target.strip('"')
+        if target.startswith("$") or target.startswith("{"):
+            continue
+        if target not in names[kind]:
+            problems.append(f"{kind} {target} does not exist ({' '.join(cmd)})")
+
+
+@pytest.mark.parametrize("name", ["default", "minimal", "tiers"])
+def test_every_command_parses_and_names_only_what_exists(name: str) -> None:
+    sections, tree, portfolio = sections_for(name)
+    names = known_names(tree, portfolio)
+    problems: list[str] = []
+    lines = command_lines(sections)
+    assert len(lines) > 20
+    for line in lines:
+        for cmd in simple_commands(line):
+            check_command(cmd, names, tree, problems)
+    for label in ("-l serving.kserve.io/inferenceservice=",):
+        for line in lines:
+            if label in line:
+                model = line.split(label)[1].split()[0]
+                if model not in names["InferenceService"]:
+                    problems.append(f"label selects unknown model {model}")
+    assert problems == []
+
+
+def test_the_checker_catches_a_wrong_name() -> None:
+    sections, tree, portfolio = sections_for("default")
+    problems: list[str] = []
+    for cmd in simple_commands("oc scale deployment llama-predictor -n private-ai --replicas=1"):
+        check_command(cmd, known_names(tree, portfolio), tree, problems)
+    for cmd in simple_commands("oc get secret aws-keys -n nowhere"):
+        check_command(cmd, known_names(tree, portfolio), tree, problems)
+    assert problems == ["Deployment llama-predictor does not exist (oc scale deployment llama-predictor -n private-ai --replicas=1)",
+                        "namespace nowhere in ['oc', 'get', 'secret', 'aws-keys', '-n', 'nowhere']",
+                        "Secret aws-keys does not exist (oc get secret aws-keys -n nowhere)"]
+    with pytest.raises(AssertionError, match="not an allowed subcommand"):
+        check_command(["oc", "exec", "pod"], {}, tree, [])
+
+
+def test_runbook_covers_every_operational_step_of_the_seed() -> None:
+    sections, _, _ = sections_for("default")
+    assert [s.key for s in sections] == ["prerequisites", "deploy", "verify", "scenario resource-handover",
+                                         "scenario efficiency", "scenario priority-queue", "scenario rolling-update",
+                                         "smoke-test", "troubleshoot", "cleanup"]
+    text = "\n".join(command_lines(sections))
+    for needed in [
+        "oc scale machineset \"$MACHINESET_NVIDIA_L4_4GPU\" -n openshift-machine-api --replicas=1",
+        "oc create secret generic hf-token -n minio-storage",
+        "kubectl kustomize gitops/step-05-llm-on-vllm/base | oc apply --dry-run=server -f -",
+        "oc apply -k gitops/argocd/bootstrap",
+        "oc logs -f job/upload-mistral-small-24b -n minio-storage",
+        "oc wait --for=condition=Ready inferenceservice/mistral-3-bf16 -n private-ai --timeout=45m",
+        "oc get workloads -n private-ai",
+        "/v1/chat/completions",
+        "oc get deployment mistral-3-bf16-predictor -n private-ai -o jsonpath='{.spec.strategy.type}'",
+        "oc delete inferenceservice mistral-3-bf16 mistral-3-int4 devstral-2 gpt-oss-20b granite-8b-agent -n private-ai",
+        "aws s3 rm s3://models/mistral-small-24b/ --recursive",
+    ]:
+        assert needed in text, needed
+    assert "scale inferenceservice" not in text and "scale isvc" not in text
+
+
+def test_cleanup_scales_deployments_and_removes_each_uploaded_prefix() -> None:
+    [cleanup] = [s for s in sections_for("default")[0] if s.key == "cleanup"]
+    lines = command_lines([cleanup])
+    assert sum("--replicas=0" in line for line in lines) == 5
+    assert sorted(re.findall(r"s3://models/(\S+)/ ", "\n".join(lines))) == [
+        "gpt-oss-20b", "granite-3.1-8b-instruct-fp8", "mistral-small-24b"]
+
+
+def test_shell_form_passes_bash_n_and_shellcheck(tmp_path: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is required (Debian package shellcheck; .ci/run installs it)")
+    sections, _, _ = sections_for("default")
+    script = tmp_path / "runbook.sh"
+    script.write_text(to_shell("Runbook", sections, default=["prerequisites", "deploy", "verify"]))
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    text = script.read_text()
+    assert "set -euo pipefail" in text and "sleep " not in text.replace("do sleep 1; done", "")
+    assert 'one-shot) section_prerequisites; section_deploy; section_verify ;;' in text
+
+
+def test_three_forms_carry_the_same_runnable_commands() -> None:
+    sections, _, _ = sections_for("default")
+    markdown = to_markdown("Runbook", sections)
+    shell = to_shell("Runbook", sections, default=["prerequisites", "deploy", "verify"])
+    notebook = nbformat.reads(to_notebook("Runbook", sections), as_version=4)
+    nbformat.validate(notebook)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    for section in sections:
+        for block in section.blocks:
+            for command in block.commands:
+                assert command.line in markdown and command.line in code
+                if block.mode == "run":
+                    assert command.line in shell
+                else:
+                    assert command.line not in shell or any(
+                        command.line == c.line for s in sections for b in s.blocks if b.mode == "run" for c in b.commands)
+
+
+def test_markdown_runbook_snapshot(snapshot: SnapshotAssertion) -> None:
+    sections, _, _ = sections_for("default")
+    assert to_markdown("Runbook: step-05-llm-on-vllm", sections) == snapshot
+
+
+def test_renaming_a_model_changes_every_command_that_names_it(tmp_path: Path) -> None:
+    text = (PORTFOLIOS / "valid" / "tiers" / "portfolio.yaml").read_text()
+    before = command_lines(sections_for("tiers")[0])
+    renamed = text.replace("name: large-twin", "name: large-sibling")
+    after = command_lines(sections_for("tiers", renamed, tmp_path)[0])
+    old = [line for line in before if re.search(r"\blarge-twin\b", line)]
+    assert len(old) >= 5
+    assert not any(re.search(r"\blarge-twin\b", line) for line in after)
+    assert [re.sub(r"\blarge-twin\b", "large-sibling", line).replace("LARGE_TWIN", "LARGE_SIBLING") for line in before] == after
+
+
+def test_runbook_cli_sections_and_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator.cli import main
+    from conftest import ROOT
+
+    assert main(["runbook", "cleanup", "--root", str(ROOT)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("## ") == 1 and "## Cleanup" in out
+    assert main(["runbook", "scenario", "efficiency", "--root", str(ROOT)]) == 0
+    assert "## Scenario: efficiency" in capsys.readouterr().out
+    assert main(["runbook", "--format", "sh", "--root", str(ROOT), "-o", str(tmp_path / "r.sh")]) == 0
+    assert (tmp_path / "r.sh").read_text().startswith("#!/usr/bin/env bash\n")
+    assert main(["runbook", "nonsense", "--root", str(ROOT)]) == 2
+    assert all(s in SECTIONS for s in ("prerequisites", "deploy", "verify", "smoke-test", "troubleshoot", "cleanup"))
+
+
+def test_default_runbook_mentions_no_unknown_tree_resource() -> None:
+    """Every Job and PVC the tree emits is followed in deploy and removed in cleanup."""
+    sections, tree, _ = sections_for("default")
+    text = "\n".join(command_lines(sections))
+    jobs = [d["metadata"]["name"] for docs in render_named("default").values() for d in docs if d["kind"] == "Job"]
+    for job in jobs:
+        assert f"job/{job}" in text and re.search(rf"oc delete job [^\n]*\b{job}\b", text), job
