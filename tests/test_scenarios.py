@@ -136,5 +136,6 @@ def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.C
     notebook = nbformat.read(target, as_version=4)
     nbformat.validate(notebook)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    assert "!oc scale deployment mistral-3-bf16-predictor -n private-ai --replicas=0" in code
+    assert "\noc scale deployment mistral-3-bf16-predictor -n private-ai --replicas=0\n" in code
+    assert all(c.source.startswith("%%bash\nset -euo pipefail\n") for c in notebook.cells if c.cell_type == "code")
     assert main(["runbook", "no-such-scenario", "--root", str(ROOT)]) == 2
