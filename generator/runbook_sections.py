@@ -146,7 +146,7 @@ def verify(facts: RunbookFacts) -> Section:
     section = Section("verify", "Verify", "The baseline as the simulator predicts it: what each command should show.")
     section.blocks.append(Block("The InferenceServices and their predictor Deployments.", [
         Command(f"oc get inferenceservice -n {ns}", "\n".join(
-            f"{m.name}   READY {'True' if m.state == 'active' else 'False (scaled to zero)'}" for m in facts.models)),
+            f"{m.name}   {'READY True' if m.state == 'active' else 'no pod (minReplicas 0)'}" for m in facts.models)),
         Command(f"oc get deployment {' '.join(predictor(m.name) for m in facts.models)} -n {ns}", "\n".join(
             f"{predictor(m.name)}   {'1/1' if m.state == 'active' else '0/0'}" for m in facts.models)),
     ]))
