@@ -13,11 +13,11 @@ from pathlib import Path
 from generator.diagnostics import Diagnostic, has_errors, render_github, render_json, render_text
 from generator.errors import DiagnosticsError, GeneratorError, UsageError
 from generator.loader import LoadedPortfolio, load_portfolio
-from generator.render import render
-from generator.tree import Tree, diff_tree, serialize, write_tree
 from generator.plan import plan
 from generator.present import plan_json, plan_text, scenarios_json, scenarios_text
+from generator.render import render
 from generator.scenarios import run_all, scenario_problems
+from generator.tree import Tree, diff_tree, write_tree
 from generator.validate import ValidationReport, validate_tree
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

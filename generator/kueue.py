@@ -192,7 +192,7 @@ def _tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any
 
 
 def _expression_holds(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), list(expr.get("values") or [])
+    key, op, values = str(expr.get("key", "")), expr.get("operator"), list(expr.get("values") or [])
     present = key in labels
     return {
         "In": present and labels.get(key) in values,
@@ -346,6 +346,7 @@ class Simulator:
                 continue
             best: tuple[int, int, str, list[Workload]] | None = None
             reasons, rejections = [], []
+            option: tuple[int, int, str, list[Workload]]
             for flavor in group.flavors:
                 rejection = self.flavor_rejection(w, flavor, group)
                 if rejection:
@@ -421,7 +422,10 @@ def simulate(
         if w.cluster_queue in sim.queues:
             flavors_held = dict(w.admitted_flavors or {})
             sim.admit(w, flavors_held)
-    order_key = lambda w: (-sim.priority(w), w.creation, w.name)  # noqa: E731  rule 6
+
+    def order_key(w: Workload) -> tuple[int, int, str]:  # rule 6
+        return -sim.priority(w), w.creation, w.name
+
     queues: dict[str, list[tuple[Any, ...]]] = {name: [] for name in sim.queues}
     unknown = []
     for w in items:

@@ -7,6 +7,7 @@ keeping the flavors of pods that are already running.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -113,7 +114,7 @@ class Cluster:
         self.pods[pod or model] = model_workload(self.objects.services[model], self.objects,
                                                  name=pod or model, creation=self.clock)
 
-    def apply(self, *, enable: list[str] = (), disable: list[str] = (), update: list[str] = (),
+    def apply(self, *, enable: Sequence[str] = (), disable: Sequence[str] = (), update: Sequence[str] = (),
               strategy: str | None = None) -> Snapshot:
         self.notes = []
         for name in disable:
@@ -176,7 +177,7 @@ class Cluster:
         return Snapshot(models, quota, list(self.notes))
 
 
-def plan(portfolio: Portfolio, tree: Tree, *, enable: list[str] = (), disable: list[str] = ()) -> Snapshot:
+def plan(portfolio: Portfolio, tree: Tree, *, enable: Sequence[str] = (), disable: Sequence[str] = ()) -> Snapshot:
     """Baseline, then the given models enabled and disabled."""
     cluster = Cluster(portfolio, tree)
     if not enable and not disable:

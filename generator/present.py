@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from decimal import Decimal
 
 from generator.plan import QuotaUse, Snapshot
@@ -15,7 +16,7 @@ def _amount(value: Decimal, resource: str) -> str:
     return f"{value.normalize():f}"
 
 
-def _table(rows: list[list[str]], align_right: set[int] = frozenset()) -> list[str]:
+def _table(rows: list[list[str]], align_right: Collection[int] = ()) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:

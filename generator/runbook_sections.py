@@ -59,14 +59,15 @@ def prerequisites(facts: RunbookFacts) -> Section:
                  f"GPUS:.status.allocatable.{gpu.replace('.', chr(92) + '.')}",
                  "\n".join(f"<node>   {f.instance_type}   {f.gpus_per_node}" for f in p.flavors for _ in range(f.nodes)))]))
     hf = p.hugging_face
+    minio_keys = ['--from-literal=AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"',
+                  '--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"']
     secrets = [
         (s3.connection_secret, facts.namespace,
          "the OpenShift AI S3 data connection KServe reads (storage.key)",
-         ['--from-literal=AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"', '--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"',
+         [*minio_keys,
           f"--from-literal=AWS_S3_ENDPOINT={s3.endpoint}", f"--from-literal=AWS_S3_BUCKET={s3.bucket}",
           "--from-literal=AWS_DEFAULT_REGION=us-east-1"]),
-        (s3.credentials_secret, facts.upload_namespace, "the MinIO keys of the upload Jobs",
-         ['--from-literal=AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"', '--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"']),
+        (s3.credentials_secret, facts.upload_namespace, "the MinIO keys of the upload Jobs", minio_keys),
         (hf.token_secret, facts.upload_namespace, "the Hugging Face token of the upload Jobs (gated repositories)",
          [f'--from-literal={hf.token_key}="${{HF_TOKEN:?export HF_TOKEN}}"']),
     ]
@@ -163,7 +164,6 @@ def verify(facts: RunbookFacts) -> Section:
 
 
 def smoke_test(facts: RunbookFacts) -> Section:
-    p = facts.portfolio
     ns = facts.namespace
     section = Section("smoke-test", "Smoke test",
                       f"Each model serves the OpenAI-compatible API at its URL (https://<model>-{ns}.<apps domain>, "

@@ -43,7 +43,7 @@ def describe(state: str, flavor: str | None) -> str:
 def _check(step: Step, snapshot: Snapshot) -> list[Mismatch]:
     mismatches = []
     for name, expected in step.expect.items():
-        want = expected if isinstance(expected, Expectation) else Expectation(state=expected)
+        want = expected if isinstance(expected, Expectation) else Expectation(state=expected, flavor=None)
         got = snapshot.model(name)
         if got.state != want.state or (want.flavor and got.flavor != want.flavor):
             mismatches.append(Mismatch(name, describe(want.state, want.flavor),

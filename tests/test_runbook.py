@@ -14,14 +14,17 @@ import nbformat
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from conftest import PORTFOLIOS, load_text, render_named
+from conftest import (
+    PORTFOLIOS,
+    load_named,  # noqa: E402  (kept apart: fixture helpers)
+    load_text,
+    render_named,
+)
 from generator.render import render
 from generator.runbook import SECTIONS, Section, build_runbook
 from generator.runbook_formats import to_markdown, to_notebook, to_shell
 from generator.scenarios import run_all
 from generator.tree import Tree
-
-from conftest import load_named  # noqa: E402  (kept apart: fixture helpers)
 
 ALLOWED = {
     "oc": {"get", "describe", "apply", "create", "delete", "scale", "wait", "logs", "label", "annotate", "rollout",
@@ -267,8 +270,8 @@ def test_renaming_a_model_changes_every_command_that_names_it(tmp_path: Path) ->
 
 
 def test_runbook_cli_sections_and_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from generator.cli import main
     from conftest import ROOT
+    from generator.cli import main
 
     assert main(["runbook", "cleanup", "--root", str(ROOT)]) == 0
     out = capsys.readouterr().out

@@ -103,7 +103,7 @@ def test_build_and_validate_run_the_scenarios(tmp_path: Path, capsys: pytest.Cap
     root = _false_expectation(tmp_path)
     assert main(["validate", "--root", str(root)]) == 1
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if "[SCN001]" in l)
+    line = next(text for text in out.splitlines() if "[SCN001]" in text)
     assert line.startswith("portfolio.yaml:") or "/portfolio.yaml:" in line.split(": error")[0]
     assert "scenarios[0].steps[0].expect.devstral-2: scenario 'resource-handover', step 1" in line
     assert main(["build", "--root", str(root)]) == 1

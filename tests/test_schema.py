@@ -13,8 +13,7 @@ from generator.portfolio import json_schema
 
 def _properties(schema):
     yield "", schema
-    for name, definition in schema.get("$defs", {}).items():
-        yield name, definition
+    yield from schema.get("$defs", {}).items()
 
 
 def test_every_field_has_a_description_and_an_example() -> None:

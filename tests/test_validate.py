@@ -82,7 +82,8 @@ def test_custom_resource_without_schema_is_an_error_unless_allowed() -> None:
     tree = render_named("default")
     strict = _validate(tree)
     missing = sorted({d.message.split(":")[0] for d in strict.diagnostics if d.rule == "CRD001"})
-    assert missing == ["Application/openshift-gitops/app-of-apps", "Application/openshift-gitops/step-05-llm-on-vllm", "ResourceFlavor/nvidia-l4-1gpu",
+    assert missing == ["Application/openshift-gitops/app-of-apps",
+                       "Application/openshift-gitops/step-05-llm-on-vllm", "ResourceFlavor/nvidia-l4-1gpu",
                        "ResourceFlavor/nvidia-l4-4gpu", "ServingRuntime/private-ai/vllm-runtime"]
     allowed = _validate(tree, allow_missing=True)
     assert allowed.diagnostics == []
