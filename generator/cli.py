@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     runbook.add_argument("name", nargs="?", help="with `scenario`: one scenario (default: all)")
     runbook.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
+    diff = sub.add_parser("diff", help="semantic diff by resource and field against a directory or git revision")
+    _common(diff, crds=False, formats=("text", "json"))
+    diff.add_argument("--against", default="HEAD",
+                      help="a directory holding gitops/, or a git revision of the root (default: HEAD)")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
+
     schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
     schema.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     schema.add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")
@@ -184,6 +190,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if has_errors(report.diagnostics) else EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from generator.semantic_diff import compare, diff_json, diff_text, tree_from_directory, tree_from_git
+
+    _, tree = _loaded_and_tree(args)
+    against = Path(args.against)
+    old = tree_from_directory(against) if against.is_dir() else tree_from_git(args.root, args.against)
+    changes = compare(old, tree)
+    sys.stdout.write(diff_json(changes) if args.format == "json" else diff_text(changes))
+    return EXIT_PROBLEMS if args.exit_code and changes else EXIT_OK
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = _load(args)
@@ -232,7 +249,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"build": cmd_build, "check": cmd_build, "validate": cmd_validate, "schema": cmd_schema,
-            "plan": cmd_plan, "scenarios": cmd_scenarios, "runbook": cmd_runbook}
+            "plan": cmd_plan, "scenarios": cmd_scenarios, "runbook": cmd_runbook, "diff": cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

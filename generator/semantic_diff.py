@@ -1,0 +1,158 @@
+"""A semantic diff of two rendered trees, by resource and field, for pull-request review.
+
+`git diff` of YAML shows lines; a reviewer wants "devstral-2: minReplicas 0 -> 1". Resources are
+matched by apiVersion group, kind, namespace and name, wherever their file lives.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.diagnostics import format_path
+from generator.errors import UsageError
+from generator.tree import OUTPUT_ROOT, Tree, is_generated
+
+Key = tuple[str, str, str, str]  # group, kind, namespace, name
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    key: Key
+    change: str  # added | removed | changed
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def label(self) -> str:
+        _, kind, namespace, name = self.key
+        return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _key(doc: dict[str, Any]) -> Key:
+    group = str(doc.get("apiVersion", "")).rpartition("/")[0]
+    meta = doc.get("metadata") or {}
+    return group, str(doc.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def resources(tree: Tree) -> dict[Key, dict[str, Any]]:
+    return {_key(doc): doc for docs in tree.values() for doc in docs if doc.get("kind") != "Kustomization"}
+
+
+def _flatten(value: Any, path: tuple[str | int, ...], out: dict[str, Any]) -> None:
+    if isinstance(value, str) and value[:1] in "[{" and value.rstrip().endswith(("]", "}")):
+        try:  # JSON carried in a ConfigMap (models.json) is compared field by field too
+            value = json.loads(value)
+        except ValueError:
+            pass
+    if isinstance(value, dict) and value:
+        for key, child in value.items():
+            _flatten(child, (*path, key), out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+        for child in value:  # lists of named items (containers, env, flavors) compare by name
+            _flatten(child, (*path, f"{child['name']}"), out)
+    else:
+        out[format_path(path)] = value
+
+
+def compare(old: Tree, new: Tree) -> list[ResourceChange]:
+    before, after = resources(old), resources(new)
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        if key not in before:
+            changes.append(ResourceChange(key, "added"))
+        elif key not in after:
+            changes.append(ResourceChange(key, "removed"))
+        else:
+            a: dict[str, Any] = {}
+            b: dict[str, Any] = {}
+            _flatten(before[key], (), a)
+            _flatten(after[key], (), b)
+            fields = tuple(FieldChange(p, a.get(p), b.get(p)) for p in sorted(a.keys() | b.keys()) if a.get(p) != b.get(p))
+            if fields:
+                changes.append(ResourceChange(key, "changed", fields))
+    return changes
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = json.dumps(value) if not isinstance(value, str) else value
+    if "\n" in text.rstrip("\n"):
+        return f"({len(text.splitlines())} lines)"
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _field_lines(field: FieldChange) -> list[str]:
+    if isinstance(field.old, list) and isinstance(field.new, list):
+        removed = [v for v in field.old if v not in field.new]
+        added = [v for v in field.new if v not in field.old]
+        if removed or added:
+            return [f"    {field.path}:"] + [f"      - {_short(v)}" for v in removed] + [f"      + {_short(v)}" for v in added]
+        return [f"    {field.path}: reordered"]
+    if isinstance(field.old, str) and isinstance(field.new, str) and "\n" in field.old + field.new:
+        old, new = field.old.splitlines(), field.new.splitlines()
+        changed = sum(1 for line in difflib.ndiff(old, new) if line[:1] in "+-")
+        return [f"    {field.path}: {changed} line(s) changed"]
+    return [f"    {field.path}: {_short(field.old)} -> {_short(field.new)}"]
+
+
+def diff_text(changes: list[ResourceChange]) -> str:
+    if not changes:
+        return "no changes\n"
+    lines = []
+    for change in changes:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[change.change]
+        lines.append(f"{mark} {change.label}")
+        for field in change.fields:
+            lines += _field_lines(field)
+    counts = {c: sum(x.change == c for x in changes) for c in ("added", "changed", "removed")}
+    lines.append(f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed")
+    return "\n".join(lines) + "\n"
+
+
+def diff_json(changes: list[ResourceChange]) -> str:
+    return json.dumps([{"group": c.key[0], "kind": c.key[1], "namespace": c.key[2], "name": c.key[3], "change": c.change,
+                        "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields]} for c in changes],
+                      indent=2, sort_keys=True) + "\n"
+
+
+def _parse(files: dict[str, str]) -> Tree:
+    tree: Tree = {}
+    for path, text in sorted(files.items()):
+        try:
+            tree[path] = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        except yaml.YAMLError as error:
+            raise UsageError(f"{path}: not YAML: {error}") from error
+    return tree
+
+
+def tree_from_directory(root: Path) -> Tree:
+    base = root / OUTPUT_ROOT
+    if not base.is_dir():
+        raise UsageError(f"--against {root}: no {OUTPUT_ROOT}/ folder there")
+    return _parse({p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+                   for p in sorted(base.rglob("*.yaml")) if is_generated(p)})
+
+
+def tree_from_git(repository: Path, revision: str) -> Tree:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise UsageError(f"--against {revision}: not a directory nor a git revision of {repository}") from error
+
+    names = [n for n in git("ls-tree", "-r", "--name-only", revision, "--", OUTPUT_ROOT).splitlines() if n.endswith(".yaml")]
+    return _parse({name: git("show", f"{revision}:{name}") for name in names})
