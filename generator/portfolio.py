@@ -166,6 +166,12 @@ class Jobs(Spec):
         7200, description="Upper bound on one Job's run time, in seconds.", examples=[7200]
     )
     backoff_limit: Annotated[int, Field(ge=0)] = Field(3, description="Retries of a failed Job pod.", examples=[3])
+    upload_resources: Resources = Field(
+        default_factory=lambda: Resources(requests=ResourceAmounts(cpu="2", memory="4Gi"),
+                                          limits=ResourceAmounts(cpu="4", memory="8Gi")),
+        description="CPU and memory of each upload Job.",
+        examples=[{"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}],
+    )
 
 
 class Runtime(Spec):

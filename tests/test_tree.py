@@ -65,3 +65,20 @@ def test_check_reports_hand_edits_missing_and_stale_files(tmp_path: Path, tree) 
     assert "--- a/gitops/stale.yaml\n+++ /dev/null" in diff
     write_tree(tree, tmp_path)
     assert diff_tree(tree, tmp_path) == ""
+
+
+def test_concurrent_builds_do_not_interleave(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from conftest import MINIMAL_TEXT, ROOT
+
+    (tmp_path / "portfolio.yaml").write_text(MINIMAL_TEXT)
+    command = [sys.executable, "-m", "generator", "build", "--root", str(tmp_path)]
+    runs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    written = sorted(int(out.split(": ")[1].split(" written")[0]) for out, _ in outputs)
+    # The lock serialises them: the first writes every file, the others find them unchanged.
+    assert written == [0, 0, 0, 16]
+    assert not list(tmp_path.rglob("*.tmp"))

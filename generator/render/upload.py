@@ -78,8 +78,8 @@ def upload_job(upload: Upload, portfolio: Portfolio) -> Document:
                             "command": ["python3", "/opt/uploader/upload.py"],
                             "env": env,
                             "resources": {
-                                "requests": {"cpu": "2", "memory": "4Gi"},
-                                "limits": {"cpu": "4", "memory": "8Gi"},
+                                "requests": portfolio.jobs.upload_resources.requests.model_dump(),
+                                "limits": portfolio.jobs.upload_resources.limits.model_dump(),
                             },
                             "securityContext": restricted_container_security(),
                             "volumeMounts": [
