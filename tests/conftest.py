@@ -69,3 +69,10 @@ def kustomize(kubectl: str, folder: Path) -> subprocess.CompletedProcess[str]:
 def materialize(tree: Tree, root: Path) -> Path:
     write_tree(tree, root)
     return root
+
+
+def line_of(path: Path, text: str, *, after: str | None = None) -> int:
+    """1-based number of the first line equal to `text` (after the line equal to `after`, if given)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index(after) if after is not None else 0
+    return lines.index(text, start) + 1

@@ -37,7 +37,9 @@ def test_rolling_update_under_kueue(tree) -> None:
     problem = only(tree, "KUEUE001")
     assert (problem.file, problem.line, problem.column, problem.path) == (ISVC, 23, 3, "spec.predictor")
     assert "Recreate" in problem.message and problem.message.startswith("InferenceService/private-ai/mistral-3-bf16:")
-    assert problem.origin is not None and problem.origin.startswith("portfolio.yaml:92:5 models[0]")
+    from conftest import DEFAULT_PORTFOLIO, line_of
+
+    assert problem.origin == f"portfolio.yaml:{line_of(DEFAULT_PORTFOLIO, '  - name: mistral-3-bf16')}:5 models[0]"
 
 
 def test_queue_label_without_local_queue(tree) -> None:

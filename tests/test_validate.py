@@ -33,7 +33,7 @@ def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
     assert "imagePullPolicyy" in message
 
 
-from conftest import ROOT, load_named  # noqa: E402
+from conftest import DEFAULT_PORTFOLIO, ROOT, line_of, load_named  # noqa: E402
 from generator.crds import CrdCatalog  # noqa: E402
 
 MINI_CRDS = ROOT / "tests" / "fixtures" / "crds" / "mini"
@@ -59,7 +59,8 @@ def test_misspelled_field_in_an_inference_service_names_file_document_field_and_
     lines = serialize(tree)[ISVC].splitlines()
     assert (problem.line, problem.column) == (lines.index("      storageUrl: s3://models/granite-3.1-8b-instruct-fp8/") + 1, 7)
     assert problem.message.startswith("InferenceService/private-ai/granite-8b-agent: Additional properties")
-    assert problem.origin == "portfolio.yaml:158:5 models[4].weights"
+    weights = line_of(DEFAULT_PORTFOLIO, "    weights:", after="  - name: granite-8b-agent")
+    assert problem.origin == f"portfolio.yaml:{weights}:5 models[4].weights"
 
 
 def test_wrong_enum_value_in_the_cluster_queue() -> None:
@@ -68,7 +69,7 @@ def test_wrong_enum_value_in_the_cluster_queue() -> None:
     [problem] = _validate(tree, allow_missing=True).diagnostics
     assert (problem.file, problem.path, problem.line) == (QUEUE, "spec.queueingStrategy", 12)
     assert "'FIFO' is not one of ['StrictFIFO', 'BestEffortFIFO']" in problem.message
-    assert problem.origin is not None and problem.origin.startswith("portfolio.yaml:67:1 kueue")
+    assert problem.origin == f"portfolio.yaml:{line_of(DEFAULT_PORTFOLIO, 'kueue:')}:1 kueue"
 
 
 def test_missing_required_field() -> None:
