@@ -18,39 +18,32 @@ def serving_tree_path(portfolio: Portfolio) -> str:
     return f"gitops/{portfolio.gitops.application}/base"
 
 
-def application(portfolio: Portfolio) -> Document:
+def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str) -> Document:
+    """An Application of this repository: `path` synced into `namespace`, automated with retries."""
     gitops = portfolio.gitops
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": metadata(gitops.application, namespace=gitops.argocd_namespace),
+        "metadata": metadata(name, namespace=gitops.argocd_namespace),
         "spec": {
             "project": gitops.project,
-            "source": {
-                "repoURL": gitops.repo_url,
-                "targetRevision": gitops.target_revision,
-                "path": serving_tree_path(portfolio),
-            },
-            "destination": {"server": gitops.destination_server, "namespace": portfolio.namespace},
+            "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
+            "destination": {"server": gitops.destination_server, "namespace": namespace},
             "syncPolicy": SYNC_POLICY,
         },
     }
+
+
+def application(portfolio: Portfolio) -> Document:
+    """The serving tree's Application, listed by the app-of-apps."""
+    return _application(portfolio, name=portfolio.gitops.application, path=serving_tree_path(portfolio),
+                        namespace=portfolio.namespace)
 
 
 def root_application(portfolio: Portfolio) -> Document:
     """The one Application applied by hand: it syncs the app-of-apps folder, which lists the rest."""
     gitops = portfolio.gitops
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": metadata(gitops.app_of_apps, namespace=gitops.argocd_namespace),
-        "spec": {
-            "project": gitops.project,
-            "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": APP_OF_APPS_DIR},
-            "destination": {"server": gitops.destination_server, "namespace": gitops.argocd_namespace},
-            "syncPolicy": SYNC_POLICY,
-        },
-    }
+    return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace)
 
 
 def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
