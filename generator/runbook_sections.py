@@ -7,6 +7,7 @@ import shlex
 from decimal import Decimal
 
 from generator.derive import flavor_node_labels
+from generator.plan import Cluster
 from generator.present import quota_lines
 from generator.runbook import Block, Command, RunbookFacts, Section, admission_lines, env_name, predictor
 
@@ -203,12 +204,15 @@ def troubleshoot(facts: RunbookFacts) -> Section:
     section = Section("troubleshoot", "Troubleshoot", "Symptoms seen on this demo, how to confirm them, and the fix.")
     blocks = []
     example = queued[0].name if queued else facts.models[0].name
+    simulated = Cluster(p, facts.tree).apply(enable=[example]).model(example)
     blocks.append(Block(
         "A model stays pending: Kueue has no quota for it. Compare with the simulation; free quota by scaling "
         "another model down.",
         [Command(f"oc get workloads -n {ns}"),
          Command(f"oc describe clusterqueue {p.kueue.cluster_queue}"),
-         Command(f"python -m generator plan --enable {example}")], "show"))
+         Command(f"python -m generator plan --enable {example}",
+                 f"{example}  {simulated.gpus}  {simulated.state}  {simulated.flavor or '-'}  {simulated.reason}".rstrip())],
+        "show"))
     active = facts.active[0].name if facts.active else facts.models[0].name
     blocks.append(Block(
         "Pods stuck in SchedulingGated after a change: a rolling update under a full quota (the new pod waits for "
