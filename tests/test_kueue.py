@@ -237,3 +237,49 @@ def test_pod_requests_follow_rule_1() -> None:
     # cpu: max(1 + 0.5 containers, 4 init) + 0.1 overhead; gpu: a limit without request counts;
     # memory: 1Gi containers + 1Gi sidecar.
     assert requests == {"cpu": Decimal("4.1"), GPU: Decimal(2), "memory": Decimal(2 * 2**30)}
+
+
+# --- invariants on random inputs (hypothesis)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Tainted flavors that do not tolerate their own taint: a pod must bring the toleration.
+TAINTED = [flavor("small", {"type": "s"}, [TAINT]), flavor("big", {"type": "b"}, [TAINT])]
+_pods = st.lists(st.tuples(st.sampled_from([1, 2, 4]), st.integers(0, 2), st.sampled_from(["", "s", "b"]),
+                           st.booleans()), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_pods, st.integers(0, 6), st.integers(0, 6), st.sampled_from(["Never", "LowerPriority", "LowerOrNewerEqualPriority"]),
+       st.sampled_from(["BestEffortFIFO", "StrictFIFO"]))
+def test_admission_never_exceeds_quota_and_respects_flavor_constraints(pods, small, big, within, strategy) -> None:
+    workloads = []
+    for index, (gpus, priority, selector, tolerates) in enumerate(pods):
+        w = pod(f"p{index}", gpus, creation=index, priority=priority,
+                node_selector={"type": selector} if selector else {}, tolerations=[TOLERATION] if tolerates else [])
+        workloads.append(w)
+    result = simulate(flavors=TAINTED, cluster_queues=[queue("cq", {"small": small, "big": big}, within=within, strategy=strategy)],
+                      workloads=workloads)
+    again = simulate(flavors=TAINTED, cluster_queues=[queue("cq", {"small": small, "big": big}, within=within, strategy=strategy)],
+                     workloads=workloads)
+    assert states(result) == states(again)  # deterministic
+    used = {"small": 0, "big": 0}
+    by_name = {w.name: w for w in workloads}
+    for name, outcome in result.outcomes.items():
+        if outcome.state != "admitted":
+            assert outcome.reason
+            continue
+        flavor = outcome.flavors[GPU]
+        used[flavor] += int(by_name[name].requests[GPU])
+        assert by_name[name].tolerations, "an untolerated taint was admitted"
+        selector = by_name[name].node_selector.get("type")
+        assert selector in (None, {"small": "s", "big": "b"}[flavor])
+    assert used["small"] <= small and used["big"] <= big
+    if within == "Never" and strategy == "BestEffortFIFO":
+        # Without preemption, a pending pod never fits in what is left of an allowed flavor.
+        for name, outcome in result.outcomes.items():
+            w = by_name[name]
+            if outcome.state == "pending" and w.tolerations:
+                for flavor, nominal in (("small", small), ("big", big)):
+                    allowed = w.node_selector.get("type") in (None, {"small": "s", "big": "b"}[flavor])
+                    assert not (allowed and used[flavor] + int(w.requests[GPU]) <= nominal), (name, flavor)
