@@ -263,6 +263,12 @@ class FlavorFungibility(Spec):
     )
 
 
+class PriorityClass(Spec):
+    name: DnsSubdomain = Field(description="WorkloadPriorityClass name, named by models[].priority.", examples=["production"])
+    value: int = Field(description="Priority: higher is admitted first and may preempt lower.", examples=[1000])
+    description: str = Field("", description="What the class is for.", examples=["Customer-facing models"])
+
+
 class Kueue(Spec):
     cluster_queue: DnsLabel = Field("rhoai-main-queue", description="The ClusterQueue name.", examples=["rhoai-main-queue"])
     local_queue: DnsLabel = Field(
@@ -274,6 +280,11 @@ class Kueue(Spec):
     preemption: Preemption = Field(default_factory=Preemption, description="Who may evict whom.")
     flavor_fungibility: FlavorFungibility = Field(
         default_factory=FlavorFungibility, description="When Kueue tries the next flavor."
+    )
+    priority_classes: list[PriorityClass] = Field(
+        default_factory=list,
+        description="WorkloadPriorityClasses; they order the queue and decide preemption (they do not affect pod scheduling).",
+        examples=[[{"name": "production", "value": 1000}]],
     )
 
 
@@ -370,6 +381,10 @@ class Model(Spec):
         None,
         description="Pin the model to one flavor; by default it is pinned only when a single flavor's nodes can hold it.",
         examples=["nvidia-l4-4gpu"],
+    )
+    priority: DnsSubdomain | None = Field(
+        None, description="A kueue.priorityClasses name; the model's pods carry it as kueue.x-k8s.io/priority-class.",
+        examples=["production"],
     )
     vllm: Vllm = Field(default_factory=Vllm, description="vLLM settings of this model.")
     resources: Resources | None = Field(

@@ -50,6 +50,18 @@ def pinned_flavor_exists(portfolio: Portfolio) -> Iterator[Problem]:
                           f"unknown flavor {model.flavor!r}; declared flavors: {', '.join(names)}")
 
 
+def priority_class_exists(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF013: a model names a declared priority class; class names are unique."""
+    names = [pc.name for pc in portfolio.kueue.priority_classes]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield Problem(("kueue", "priorityClasses", index, "name"), "PF013", f"priority class {name!r} is declared twice")
+    for index, model in enumerate(portfolio.models):
+        if model.priority and model.priority not in names:
+            yield Problem(("models", index, "priority"), "PF013",
+                          f"unknown priority class {model.priority!r}; declared: {', '.join(names) or 'none (kueue.priorityClasses)'}")
+
+
 def gpus_fit_a_node(portfolio: Portfolio) -> Iterator[Problem]:
     """PF004: a pod cannot span nodes, so its GPUs must fit one node of some flavor."""
     for index, model in enumerate(portfolio.models):
@@ -162,6 +174,7 @@ RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
     pinned_flavor_exists,
+    priority_class_exists,
     gpus_fit_a_node,
     storage_is_possible,
     shared_weights_agree,

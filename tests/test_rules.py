@@ -25,6 +25,8 @@ NEAR_MISSES = {
     "unique_flavor_names": replace_once(MINIMAL_TEXT, "models:\n", "  - name: gpu-small-2\n    instanceType: g5.2xlarge\n"
                                         "    gpusPerNode: 1\n    quota: {gpus: 1, cpu: \"4\", memory: 16Gi}\nmodels:\n"),
     "pinned_flavor_exists": MINIMAL_TEXT + "    flavor: gpu-small\n",
+    "priority_class_exists": replace_once(MINIMAL_TEXT, "flavors:\n", "kueue:\n  priorityClasses:\n    - {name: urgent, value: 5}\n"
+                                          "flavors:\n") + "    priority: urgent\n",
     "gpus_fit_a_node": MINIMAL_TEXT,
     "storage_is_possible": replace_once(MINIMAL_TEXT, "    sizeGB: 2", "    sizeGB: 19.9"),
     "shared_weights_agree": _with_second("tiny-2", base=MINIMAL_TEXT.replace(*HF_WEIGHTS),

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, load_named, render_named
 from generator.cli import main
 from generator.plan import Cluster, plan
+from generator.render import render
 from generator.scenarios import run_all
 
 
@@ -139,3 +140,18 @@ def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.C
     assert "\noc scale deployment mistral-3-bf16-predictor -n private-ai --replicas=0\n" in code
     assert all(c.source.startswith("%%bash\nset -euo pipefail\n") for c in notebook.cells if c.cell_type == "code")
     assert main(["runbook", "no-such-scenario", "--root", str(ROOT)]) == 2
+
+
+def test_priority_classes_are_rendered_and_decide_preemption() -> None:
+    loaded = load_named("tiers")
+    tree = render(loaded.portfolio)
+    classes = tree["gitops/tiers-demo/base/kueue/priority-classes.yaml"]
+    assert [(c["kind"], c["metadata"]["name"], c["value"]) for c in classes] == [
+        ("WorkloadPriorityClass", "production", 1000), ("WorkloadPriorityClass", "experiments", 10)]
+    twin = tree["gitops/tiers-demo/base/inference/large-twin.yaml"][0]
+    assert twin["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] == "production"
+    # large-twin (production) preempts large-hf (experiments) on the only 2-GPU flavor.
+    snapshot = plan(loaded.portfolio, tree, enable=["large-twin"])
+    assert snapshot.model("large-twin").flavor == "a10-2"
+    hf = snapshot.model("large-hf")
+    assert hf.state == "preempted" and hf.reason.startswith("preempted by large-twin")

@@ -28,6 +28,8 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "kueue.x-k8s.io/queue-name": portfolio.kueue.local_queue,
         "networking.kserve.io/visibility": "exposed",
     }
+    if model.priority:
+        labels["kueue.x-k8s.io/priority-class"] = model.priority
     model_spec: Document = {
         "modelFormat": {"name": "vLLM"},
         "runtime": portfolio.runtime.name,

@@ -78,9 +78,25 @@ def local_queue(portfolio: Portfolio) -> Document:
     }
 
 
+def priority_classes(portfolio: Portfolio) -> list[Document]:
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "WorkloadPriorityClass",
+            "metadata": metadata(pc.name, wave="kueue"),
+            "value": pc.value,
+            **({"description": pc.description} if pc.description else {}),
+        }
+        for pc in portfolio.kueue.priority_classes
+    ]
+
+
 def render_kueue(portfolio: Portfolio) -> dict[str, list[Document]]:
-    return {
+    files = {
         "resource-flavors.yaml": resource_flavors(portfolio),
         "cluster-queue.yaml": [cluster_queue(portfolio)],
         "local-queue.yaml": [local_queue(portfolio)],
     }
+    if portfolio.kueue.priority_classes:
+        files["priority-classes.yaml"] = priority_classes(portfolio)
+    return files
