@@ -48,6 +48,12 @@ def _common(parser: argparse.ArgumentParser, *, crds: bool = True,
                             help="skip custom resources with no CRD instead of failing")
 
 
+def _selector_rule(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--selector-rule", choices=("current", "union"), default="current",
+                        help="nodeSelector against flavor labels: Kueue's current rule, or the union-of-keys rule of "
+                             "Kueue before v0.17.8 / v0.18.3 / v0.19.0")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m generator", description="GitOps generator for GPU-as-a-Service model portfolios.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -66,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(plan, crds=False, formats=("text", "json"))
     plan.add_argument("--enable", action="append", default=[], metavar="MODEL", help="scale MODEL to one replica")
     plan.add_argument("--disable", action="append", default=[], metavar="MODEL", help="scale MODEL to zero")
+    _selector_rule(plan)
 
     scenarios = sub.add_parser("scenarios", help="run the scenarios declared in the portfolio")
     _common(scenarios, crds=False, formats=("text", "json"))
+    _selector_rule(scenarios)
 
     runbook = sub.add_parser("runbook", help="the demo's operating procedure, generated from the portfolio")
     _common(runbook, crds=False, formats=("markdown", "sh", "notebook"))
@@ -135,14 +143,14 @@ def _check_models(names: list[str], loaded: LoadedPortfolio) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     loaded, tree = _loaded_and_tree(args)
     _check_models(args.enable + args.disable, loaded)
-    snapshot = plan(loaded.portfolio, tree, enable=args.enable, disable=args.disable)
+    snapshot = plan(loaded.portfolio, tree, enable=args.enable, disable=args.disable, selector_rule=args.selector_rule)
     sys.stdout.write(plan_json(snapshot) if args.format == "json" else plan_text(snapshot, loaded.portfolio.cluster.gpu_resource))
     return EXIT_OK
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     loaded, tree = _loaded_and_tree(args)
-    runs = run_all(loaded.portfolio, tree)
+    runs = run_all(loaded.portfolio, tree, selector_rule=args.selector_rule)
     sys.stdout.write(scenarios_json(runs) if args.format == "json" else scenarios_text(runs))
     return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEMS
 

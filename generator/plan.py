@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from generator.kueue import Result, Workload, pod_requests, simulate
+from generator.kueue import Result, SelectorRule, Workload, pod_requests, simulate
 from generator.portfolio import Portfolio
 from generator.tree import Tree
 
@@ -99,8 +99,9 @@ class Snapshot:
 class Cluster:
     """The model pods of a portfolio and their admission, step by step."""
 
-    def __init__(self, portfolio: Portfolio, tree: Tree) -> None:
+    def __init__(self, portfolio: Portfolio, tree: Tree, *, selector_rule: SelectorRule = "current") -> None:
         self.portfolio = portfolio
+        self.selector_rule = selector_rule
         self.objects = kueue_objects(tree)
         self.gpu = portfolio.cluster.gpu_resource
         self.pods: dict[str, Workload] = {}  # pod name -> workload; a model's pod is named after it
@@ -138,7 +139,8 @@ class Cluster:
 
     def _settle(self) -> None:
         self.result = simulate(flavors=self.objects.flavors, cluster_queues=self.objects.cluster_queues,
-                               workloads=list(self.pods.values()), priority_classes=self.objects.priority_classes)
+                               workloads=list(self.pods.values()), priority_classes=self.objects.priority_classes,
+                               selector_rule=self.selector_rule)
         for name, outcome in self.result.outcomes.items():
             pod = self.pods[name]
             pod.admitted_flavors = dict(outcome.flavors) if outcome.state == "admitted" else None
@@ -177,9 +179,10 @@ class Cluster:
         return Snapshot(models, quota, list(self.notes))
 
 
-def plan(portfolio: Portfolio, tree: Tree, *, enable: Sequence[str] = (), disable: Sequence[str] = ()) -> Snapshot:
+def plan(portfolio: Portfolio, tree: Tree, *, enable: Sequence[str] = (), disable: Sequence[str] = (),
+         selector_rule: SelectorRule = "current") -> Snapshot:
     """Baseline, then the given models enabled and disabled."""
-    cluster = Cluster(portfolio, tree)
+    cluster = Cluster(portfolio, tree, selector_rule=selector_rule)
     if not enable and not disable:
         return cluster.snapshot()
     return cluster.apply(enable=list(enable), disable=list(disable))

@@ -274,7 +274,7 @@ def cleanup(facts: RunbookFacts) -> Section:
             "The port-forward runs in the background while the prefixes are deleted.",
             [Command(f"oc port-forward -n {svc_ns} svc/{service} {port}:{port} >/dev/null &"),
              Command("PORT_FORWARD_PID=$!"),
-             Command(f"timeout 30 bash -c 'until curl -s -o /dev/null http://127.0.0.1:{port}/minio/health/live; do sleep 1; done'"),
+             Command(f"curl -s -o /dev/null --retry 15 --retry-connrefused --retry-delay 1 http://127.0.0.1:{port}/minio/health/live"),
              Command('export AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}" '
                      'AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"'),
              *(Command(f"aws s3 rm s3://{bucket}/{u.prefix}/ --recursive --endpoint-url http://127.0.0.1:{port}",

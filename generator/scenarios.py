@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.kueue import SelectorRule
 from generator.loader import Problem
 from generator.plan import Cluster, Snapshot
 from generator.portfolio import Expectation, Portfolio, Scenario, Step
@@ -51,8 +52,9 @@ def _check(step: Step, snapshot: Snapshot) -> list[Mismatch]:
     return mismatches
 
 
-def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario) -> ScenarioRun:
-    cluster = Cluster(portfolio, tree)
+def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario, *,
+                 selector_rule: SelectorRule = "current") -> ScenarioRun:
+    cluster = Cluster(portfolio, tree, selector_rule=selector_rule)
     baseline = cluster.snapshot()
     steps = []
     for step in scenario.steps:
@@ -61,8 +63,8 @@ def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario) -> Scenar
     return ScenarioRun(scenario, baseline, steps)
 
 
-def run_all(portfolio: Portfolio, tree: Tree) -> list[ScenarioRun]:
-    return [run_scenario(portfolio, tree, s) for s in portfolio.scenarios]
+def run_all(portfolio: Portfolio, tree: Tree, *, selector_rule: SelectorRule = "current") -> list[ScenarioRun]:
+    return [run_scenario(portfolio, tree, s, selector_rule=selector_rule) for s in portfolio.scenarios]
 
 
 def scenario_problems(portfolio: Portfolio, runs: list[ScenarioRun]) -> list[Problem]:

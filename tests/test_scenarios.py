@@ -155,3 +155,16 @@ def test_priority_classes_are_rendered_and_decide_preemption() -> None:
     assert snapshot.model("large-twin").flavor == "a10-2"
     hf = snapshot.model("large-hf")
     assert hf.state == "preempted" and hf.reason.startswith("preempted by large-twin")
+
+
+def test_default_scenarios_also_hold_under_the_older_union_selector_rule(default) -> None:
+    """Unpinned 1-GPU models carry no selector, so older Kueue releases place them the same way."""
+    assert all(r.passed for r in run_all(*default, selector_rule="union"))
+    portfolio, tree = default
+    pinned = json.loads(json.dumps(tree))
+    service = pinned["gitops/step-05-llm-on-vllm/base/inference/granite-8b-agent.yaml"][0]
+    service["spec"]["predictor"]["nodeSelector"] = {"node-role.kubernetes.io/gpu": ""}
+    # A key both flavors label with the same value: neither rule excludes a flavor.
+    for rule in ("current", "union"):
+        state = plan(portfolio, pinned, disable=["mistral-3-bf16"], enable=["granite-8b-agent"], selector_rule=rule)
+        assert state.model("granite-8b-agent").flavor == "nvidia-l4-4gpu"
