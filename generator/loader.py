@@ -20,7 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from generator.diagnostics import Diagnostic, format_path
 from generator.errors import DiagnosticsError, UsageError
-from generator.portfolio import Portfolio
+from generator.portfolio import PATTERN_HELP, Portfolio
 
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
@@ -227,13 +227,6 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-_PATTERN_HELP = {
-    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": "must be a DNS-1123 label: lower-case letters, digits and '-', "
-    "starting and ending with a letter or digit",
-    "@sha256:": "must be an image pinned by digest (registry/repository@sha256:<64 hex>); floating tags are refused",
-}
-
-
 def _describe(error: Any) -> tuple[str, bool]:
     """A message that says what is allowed, and whether it points at the key rather than the value."""
     kind = error["type"]
@@ -253,10 +246,7 @@ def _describe(error: Any) -> tuple[str, bool]:
         return f"required key {loc[-1]!r} is missing", False
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
-        for needle, text in _PATTERN_HELP.items():
-            if needle in pattern:
-                return f"{given!r} {text}", False
-        return f"{given!r} does not match the pattern {pattern}", False
+        return f"{given!r} {PATTERN_HELP.get(pattern, f'does not match the pattern {pattern}')}", False
     message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
     if kind not in ("model_type", "dict_type", "list_type", "value_error") and not isinstance(given, (dict, list)):
         message += f" (got {given!r})"

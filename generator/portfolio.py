@@ -25,29 +25,54 @@ from generator.quantity import QUANTITY_PATTERN, canonical_quantity
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
+LABEL_KEY = r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
+GIT_URL = r"^(https?://|ssh://|git@)[^\s]+$"
+# An image reference pinned by digest: a floating tag runs different code on every pull.
+PINNED_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$"
+OCI_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$"
+HF_REPO = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
+S3_PREFIX = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VLLM_FLAG = r"^--[a-z0-9][a-z0-9-]*(=.*)?$"
+
+# What each pattern allows, in words: the loader quotes it when a value does not match.
+PATTERN_HELP = {
+    DNS1123_LABEL: "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
+                   "or digit, at most 63 characters",
+    DNS1123_SUBDOMAIN: "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'",
+    LABEL_KEY: "must be a Kubernetes label or annotation key such as example.com/name",
+    HTTP_URL: "must be an http:// or https:// URL",
+    GIT_URL: "must be a Git URL (https://, ssh:// or git@)",
+    PINNED_IMAGE: "must be an image pinned by digest (registry/repository@sha256:<64 hex>); floating tags are refused",
+    OCI_IMAGE: "must be an image reference registry/repository[:tag][@sha256:digest], without oci://",
+    HF_REPO: "must be a Hugging Face repository id owner/name",
+    S3_PREFIX: "must be a bucket prefix of lower-case segments separated by '/', without s3:// or a trailing '/'",
+    ENV_NAME: "must be an environment variable name (letters, digits, '_')",
+    VLLM_FLAG: "must be one vLLM argument written --flag or --flag=value",
+}
+
 DnsLabel = Annotated[
     str,
     StringConstraints(pattern=DNS1123_LABEL, max_length=63),
     Field(description="A DNS-1123 label: lower-case letters, digits and '-', at most 63 characters."),
 ]
 DnsSubdomain = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
-LabelKey = Annotated[str, StringConstraints(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY)]
 Quantity = Annotated[
     str,
     BeforeValidator(canonical_quantity),
     Field(json_schema_extra={"pattern": QUANTITY_PATTERN}),
 ]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$")]
-GitRepoUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|ssh://|git@)[^\s]+$")]
-# An image reference pinned by digest: a floating tag runs different code on every pull.
-PinnedImage = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$"),
-]
-OciImage = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")]
-HuggingFaceRepo = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")]
-S3Prefix = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")]
+HttpUrl = Annotated[str, StringConstraints(pattern=HTTP_URL)]
+GitRepoUrl = Annotated[str, StringConstraints(pattern=GIT_URL)]
+PinnedImage = Annotated[str, StringConstraints(pattern=PINNED_IMAGE)]
+OciImage = Annotated[str, StringConstraints(pattern=OCI_IMAGE)]
+HuggingFaceRepo = Annotated[str, StringConstraints(pattern=HF_REPO)]
+S3Prefix = Annotated[str, StringConstraints(pattern=S3_PREFIX)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
+VllmFlag = Annotated[str, StringConstraints(pattern=VLLM_FLAG)]
 
 # vLLM's registered tool parsers (vllm/entrypoints/openai/tool_parsers, v0.10-v0.11).
 ToolCallParser = Literal[
@@ -203,7 +228,7 @@ class ResourceProfile(Resources):
 
 
 class ModelDefaults(Spec):
-    env: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+    env: dict[EnvName, str] = Field(
         default_factory=dict,
         description="Environment of every model's vLLM container.",
         examples=[{"VLLM_USE_V1": "1"}],
@@ -347,7 +372,7 @@ class Vllm(Spec):
     tensor_parallel_size: PositiveInt | None = Field(
         None, description="Override of --tensor-parallel-size; by default it equals the model's GPUs.", examples=[4]
     )
-    extra_args: list[Annotated[str, StringConstraints(pattern=r"^--[a-z0-9][a-z0-9-]*(=.*)?$")]] = Field(
+    extra_args: list[VllmFlag] = Field(
         default_factory=list, description="More vLLM arguments, each as --flag or --flag=value.",
         examples=[["--enable-prefix-caching"]],
     )
@@ -390,7 +415,7 @@ class Model(Spec):
     resources: Resources | None = Field(
         None, description="CPU and memory of the model pod; defaults to modelDefaults.resources for its GPU count."
     )
-    annotations: dict[Annotated[str, StringConstraints(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")], str] = Field(
+    annotations: dict[LabelKey, str] = Field(
         default_factory=dict,
         description="More annotations on the InferenceService (the generator's own annotations win).",
         examples=[{"opendatahub.io/connections": "minio-connection"}],

@@ -97,3 +97,17 @@ def test_mutated_portfolio_never_raises_anything_else(tmp_path: Path, at: int, i
         load_portfolio(_write(tmp_path, text))
     except DiagnosticsError as error:
         assert error.diagnostics
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("      oci: quay.io/example/modelcar-tiny:1.0", "      oci: oci://quay.io/example/modelcar-tiny:1.0",
+     "'oci://quay.io/example/modelcar-tiny:1.0' must be an image reference registry/repository[:tag][@sha256:digest], "
+     "without oci://"),
+    ("    state: active\n", "    state: active\n    vllm:\n      extraArgs: [--chat-template granite]\n",
+     "'--chat-template granite' must be one vLLM argument written --flag or --flag=value"),
+    ("      oci: quay.io/example/modelcar-tiny:1.0", "      s3Prefix: s3://models/tiny/",
+     "'s3://models/tiny/' must be a bucket prefix of lower-case segments separated by '/'"),
+])
+def test_pattern_errors_say_what_is_allowed(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    [problem] = problems_in(tmp_path, replace_once(MINIMAL_TEXT, old, new))
+    assert problem.rule == "SCH001" and problem.message.startswith(expected)
