@@ -26,7 +26,7 @@ SCHEMA_PATH = Path("schemas/portfolio.schema.json")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
 def _display(path: Path) -> str:
