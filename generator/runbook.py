@@ -64,6 +64,10 @@ class RunbookFacts:
         return self.portfolio.namespace
 
     @property
+    def gpu(self) -> str:
+        return self.portfolio.cluster.gpu_resource
+
+    @property
     def upload_namespace(self) -> str:
         return self.portfolio.storage.s3.upload_namespace
 
@@ -126,13 +130,30 @@ def env_name(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text).upper()
 
 
+def workloads_command(namespace: str, gpu: str) -> str:
+    """Kueue's Workloads with the pod they gate, whether admitted, and the GPU flavor."""
+    flavor = ".status.admission.podSetAssignments[0].flavors." + gpu.replace(".", "\\.")
+    columns = (f'POD:.metadata.ownerReferences[0].name,ADMITTED:.status.conditions[?(@.type=="Admitted")].status,'
+               f"FLAVOR:{flavor}")
+    return f"oc get workloads -n {namespace} -o custom-columns='{columns}'"
+
+
 def admission_lines(snapshot: Snapshot, names: list[str]) -> str:
-    lines = []
+    """The simulated answer of `workloads_command`: one row per model pod, then why the others wait."""
+    rows = [("POD", "ADMITTED", "FLAVOR")]
+    why = []
     for model in snapshot.models:
-        if model.name in names or model.state != "off":
-            text = describe(model.state, model.flavor)
-            lines.append(f"{model.name}: {text}" + (f" ({model.reason})" if model.state != "admitted" and model.reason else ""))
-    return "\n".join(lines)
+        if model.state == "off":
+            if model.name in names:
+                why.append(f"{model.name}: scaled to zero, no pod")
+            continue
+        rows.append((f"{predictor(model.name)}-<hash>", "True" if model.state == "admitted" else "False",
+                     model.flavor or "<none>"))
+        if model.state != "admitted":
+            why.append(f"{model.name}: {model.state}" + (f" ({model.reason})" if model.reason else ""))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    table = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    return "\n".join(table + why)
 
 
 def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
@@ -141,16 +162,16 @@ def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
     start = [Command(f"oc scale deployment {predictor(m.name)} -n {ns} --replicas={1 if m.state == 'active' else 0}")
              for m in facts.models]
     section.blocks.append(Block(
-        "Start from the baseline: the active models at one replica, the others at zero. `oc get workloads` lists "
-        "one Workload per predictor pod; the expected admission is the simulator's.",
-        [*start, Command(f"oc get workloads -n {ns}", admission_lines(run.baseline, [m.name for m in facts.active]))]))
+        "Start from the baseline: the active models at one replica, the others at zero. Kueue makes one Workload "
+        "per predictor pod; the expected admission is the simulator's.",
+        [*start, Command(workloads_command(ns, facts.gpu), admission_lines(run.baseline, [m.name for m in facts.active]))]))
     for number, step_run in enumerate(run.steps, start=1):
         step = step_run.step
         commands = [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=0") for m in step.disable]
         commands += [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=1") for m in step.enable]
         commands += [Command(f"oc rollout restart deployment/{predictor(m)} -n {ns}") for m in step.update]
         named = [*step.enable, *step.disable, *step.update, *step.expect]
-        commands.append(Command(f"oc get workloads -n {ns}", admission_lines(step_run.snapshot, named)))
+        commands.append(Command(workloads_command(ns, facts.gpu), admission_lines(step_run.snapshot, named)))
         text = f"Step {number}: {step.title}."
         simulated = bool(step.update) and step.strategy not in (None, "Recreate")
         if simulated:

@@ -9,7 +9,16 @@ from decimal import Decimal
 from generator.derive import flavor_node_labels
 from generator.plan import Cluster
 from generator.present import quota_lines
-from generator.runbook import Block, Command, RunbookFacts, Section, admission_lines, env_name, predictor
+from generator.runbook import (
+    Block,
+    Command,
+    RunbookFacts,
+    Section,
+    admission_lines,
+    env_name,
+    predictor,
+    workloads_command,
+)
 
 MACHINE_API = "openshift-machine-api"
 INSTANCE_TYPE_PATH = ".spec.template.spec.providerSpec.value.instanceType"
@@ -156,7 +165,7 @@ def verify(facts: RunbookFacts) -> Section:
     gpu_nominal = sum((q.nominal for q in baseline.quota if q.resource == p.cluster.gpu_resource), Decimal(0))
     section.blocks.append(Block(
         f"Kueue admitted the baseline: {gpu_used:f} of {gpu_nominal:f} GPUs in use.", [
-            Command(f"oc get workloads -n {ns}", admission_lines(baseline, [m.name for m in facts.active])),
+            Command(workloads_command(ns, facts.gpu), admission_lines(baseline, [m.name for m in facts.active])),
             Command(f"oc get localqueue {p.kueue.local_queue} -n {ns}", f"{p.kueue.local_queue}   {p.kueue.cluster_queue}"),
             Command(f"oc get clusterqueue {p.kueue.cluster_queue} -o jsonpath='{{.status.flavorsUsage}}'",
                     "\n".join(quota_lines(baseline.quota))),
@@ -208,7 +217,7 @@ def troubleshoot(facts: RunbookFacts) -> Section:
     blocks.append(Block(
         "A model stays pending: Kueue has no quota for it. Compare with the simulation; free quota by scaling "
         "another model down.",
-        [Command(f"oc get workloads -n {ns}"),
+        [Command(workloads_command(ns, facts.gpu)),
          Command(f"oc describe clusterqueue {p.kueue.cluster_queue}"),
          Command(f"python -m generator plan --enable {example}",
                  f"{example}  {simulated.gpus}  {simulated.state}  {simulated.flavor or '-'}  {simulated.reason}".rstrip())],
