@@ -16,7 +16,7 @@ from generator.plan import Cluster, Snapshot
 from generator.portfolio import Model, Portfolio
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
 from generator.render.registration import JOB as REGISTRATION_JOB
-from generator.scenarios import ScenarioRun, describe
+from generator.scenarios import ScenarioRun
 from generator.tree import Tree
 
 # run: part of the shell script; show: read-only or interactive, left out of the script;
