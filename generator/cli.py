@@ -68,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="portfolio rules, lint, and every rendered document against its schema")
     _common(validate)
 
-    plan = sub.add_parser("plan", help="simulate Kueue admission of the models")
-    _common(plan, crds=False, formats=("text", "json"))
-    plan.add_argument("--enable", action="append", default=[], metavar="MODEL", help="scale MODEL to one replica")
-    plan.add_argument("--disable", action="append", default=[], metavar="MODEL", help="scale MODEL to zero")
-    _selector_rule(plan)
+    planning = sub.add_parser("plan", help="simulate Kueue admission of the models")
+    _common(planning, crds=False, formats=("text", "json"))
+    planning.add_argument("--enable", action="append", default=[], metavar="MODEL", help="scale MODEL to one replica")
+    planning.add_argument("--disable", action="append", default=[], metavar="MODEL", help="scale MODEL to zero")
+    _selector_rule(planning)
 
     scenarios = sub.add_parser("scenarios", help="run the scenarios declared in the portfolio")
     _common(scenarios, crds=False, formats=("text", "json"))
