@@ -81,6 +81,12 @@ def prerequisites(facts: RunbookFacts) -> Section:
         (hf.token_secret, facts.upload_namespace, "the Hugging Face token of the upload Jobs (gated repositories)",
          [f'--from-literal={hf.token_key}="${{HF_TOKEN:?export HF_TOKEN}}"']),
     ]
+    if facts.uploads:
+        section.blocks.append(Block(
+            "The weights need no manual upload: wave 1 of the tree runs one Job per distinct S3 source ("
+            + ", ".join(f"{u.job_name}: {u.hugging_face} to s3://{s3.bucket}/{u.prefix}/ for {', '.join(u.models)}"
+                        for u in facts.uploads)
+            + "), before any model starts; the OCI ModelCars are pulled by the nodes."))
     # Only the Secrets this tree references: no S3 model, no data connection; no upload, no upload keys.
     secrets = [entry for entry in secrets
                if (entry[0] == s3.connection_secret and facts.s3_models()) or (entry[0] != s3.connection_secret and facts.uploads)]
