@@ -84,7 +84,7 @@ def prerequisites(facts: RunbookFacts) -> Section:
     if facts.uploads:
         section.blocks.append(Block(
             "The weights need no manual upload: wave 1 of the tree runs one Job per distinct S3 source ("
-            + ", ".join(f"{u.job_name}: {u.hugging_face} to s3://{s3.bucket}/{u.prefix}/ for {', '.join(u.models)}"
+            + "; ".join(f"{u.job_name} copies {u.hugging_face} to s3://{s3.bucket}/{u.prefix}/ for {' and '.join(u.models)}"
                         for u in facts.uploads)
             + "), before any model starts; the OCI ModelCars are pulled by the nodes."))
     # Only the Secrets this tree references: no S3 model, no data connection; no upload, no upload keys.
