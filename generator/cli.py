@@ -15,7 +15,6 @@ from generator.errors import DiagnosticsError, GeneratorError, UsageError
 from generator.loader import LoadedPortfolio, load_portfolio
 from generator.plan import plan
 from generator.present import plan_json, plan_text, scenarios_json, scenarios_text
-from generator.render import render
 from generator.scenarios import run_all, scenario_problems
 from generator.tree import Tree, diff_tree, write_tree
 from generator.validate import ValidationReport, validate_tree
@@ -130,7 +129,7 @@ def _validate(tree: Tree, loaded: LoadedPortfolio, args: argparse.Namespace) -> 
 
 def _loaded_and_tree(args: argparse.Namespace) -> tuple[LoadedPortfolio, Tree]:
     loaded = _load(args)
-    return loaded, render(loaded.portfolio)
+    return loaded, loaded.tree
 
 
 def _check_models(names: list[str], loaded: LoadedPortfolio) -> None:
@@ -188,7 +187,7 @@ def cmd_runbook(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     loaded = _load(args)
-    report = _validate(render(loaded.portfolio), loaded, args)
+    report = _validate(loaded.tree, loaded, args)
     _emit_diagnostics(report.diagnostics, args.format, report=report, to_stdout=True)
     if args.format != "json":
         errors = sum(d.severity == "error" for d in report.diagnostics)
@@ -212,7 +211,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = _load(args)
-    tree = render(loaded.portfolio)
+    tree = loaded.tree
     report = _validate(tree, loaded, args)
     if has_errors(report.diagnostics):
         raise DiagnosticsError(report.diagnostics)

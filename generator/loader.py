@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from generator.diagnostics import Diagnostic, format_path
 from generator.errors import DiagnosticsError, UsageError
 from generator.portfolio import PATTERN_HELP, Portfolio
+from generator.tree import Tree
 
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
@@ -70,6 +71,7 @@ class SourceMap:
 class LoadedPortfolio:
     portfolio: Portfolio
     source: SourceMap
+    tree: Tree  # rendered once, by the quota check
 
 
 class _TooLarge(Exception):
@@ -277,8 +279,9 @@ def load_portfolio(path: Path, *, display_name: str | None = None) -> LoadedPort
     file = display_name or str(path)
     plain, source = parse_yaml(read_portfolio_text(path), file)
     portfolio = validate_data(plain, source)
-    problems = check_portfolio(portfolio) + lint_portfolio(portfolio)
+    problems, tree = check_portfolio(portfolio)
+    problems += lint_portfolio(portfolio)
     diagnostics = sorted(source.locate(p) for p in problems)
-    if any(d.severity == "error" for d in diagnostics):
+    if tree is None or any(d.severity == "error" for d in diagnostics):
         raise DiagnosticsError(diagnostics)
-    return LoadedPortfolio(portfolio, source)
+    return LoadedPortfolio(portfolio, source, tree)

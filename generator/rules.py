@@ -17,6 +17,7 @@ from generator.derive import (
 )
 from generator.loader import Problem
 from generator.portfolio import Portfolio
+from generator.tree import Tree
 
 Rule = Callable[[Portfolio], Iterator[Problem]]
 
@@ -157,12 +158,11 @@ def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
                                   f"unknown flavor {expected.flavor!r}; flavors: {', '.join(flavors)}")
 
 
-def active_models_fit_quota(portfolio: Portfolio) -> Iterator[Problem]:
+def active_models_fit_quota(portfolio: Portfolio, tree: Tree) -> Iterator[Problem]:
     """PF005: the baseline (active models) must be admitted by Kueue, or the demo starts broken."""
     from generator.plan import plan
-    from generator.render import render
 
-    baseline = plan(portfolio, render(portfolio))
+    baseline = plan(portfolio, tree)
     for index, model in enumerate(portfolio.models):
         state = baseline.model(model.name)
         if model.state == "active" and state.state != "admitted":
@@ -183,11 +183,18 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check_portfolio(portfolio: Portfolio) -> list[Problem]:
+def check_portfolio(portfolio: Portfolio) -> tuple[list[Problem], Tree | None]:
+    """Every rule's problems, and the rendered tree when the portfolio is sound enough to render.
+
+    The quota check runs the Kueue simulator on the rendered manifests, so it needs every model
+    placeable and sized; the tree it renders is returned so that nobody renders it twice.
+    """
+    from generator.render import render
+
     problems = [p for rule in RULES for p in rule(portfolio)]
-    if not any(p.severity == "error" for p in problems):
-        # The quota check needs every model placeable and sized; run it only on a sound portfolio.
-        problems += list(active_models_fit_quota(portfolio))
-    return problems
+    if any(p.severity == "error" for p in problems):
+        return problems, None
+    tree = render(portfolio)
+    return problems + list(active_models_fit_quota(portfolio, tree)), tree
 
 
