@@ -416,6 +416,9 @@ def simulate(
     sim = Simulator([flavor_from_manifest(f) for f in flavors], [ClusterQueue.from_manifest(q) for q in cluster_queues],
                     {p["metadata"]["name"]: int(p.get("value", 0)) for p in priority_classes}, selector_rule)
     items = [Workload(**{**w.__dict__}) for w in workloads]  # never mutate the caller's objects
+    names = [w.name for w in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"workload names must be unique: {sorted({n for n in names if names.count(n) > 1})}")
     outcomes = {w.name: Outcome(w.name, w.cluster_queue, "pending") for w in items}
     next_creation = max((w.creation for w in items), default=0) + 1
     for w in sorted((w for w in items if w.admitted_flavors), key=lambda w: (w.admitted_at or 0, w.name)):

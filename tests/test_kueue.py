@@ -283,3 +283,8 @@ def test_admission_never_exceeds_quota_and_respects_flavor_constraints(pods, sma
                 for flavor, nominal in (("small", small), ("big", big)):
                     allowed = w.node_selector.get("type") in (None, {"small": "s", "big": "b"}[flavor])
                     assert not (allowed and used[flavor] + int(w.requests[GPU]) <= nominal), (name, flavor)
+
+
+def test_duplicate_workload_names_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"workload names must be unique: \['a'\]"):
+        simulate(flavors=TWO, cluster_queues=[queue("cq", {"small": 1})], workloads=[pod("a", 1), pod("a", 1)])
