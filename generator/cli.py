@@ -10,14 +10,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from generator.admission.checks import scenario_problems
+from generator.admission.plan import plan
+from generator.admission.present import plan_json, plan_text, scenarios_json, scenarios_text
+from generator.admission.scenarios import run_all
+from generator.checks.validate import ValidationReport, validate_tree
 from generator.diagnostics import Diagnostic, has_errors, render_github, render_json, render_text
 from generator.errors import DiagnosticsError, GeneratorError, UsageError
-from generator.loader import LoadedPortfolio, load_portfolio
-from generator.plan import plan
-from generator.present import plan_json, plan_text, scenarios_json, scenarios_text
-from generator.scenarios import run_all, scenario_problems
-from generator.tree import Tree, diff_tree, write_tree
-from generator.validate import ValidationReport, validate_tree
+from generator.output.tree import diff_tree, write_tree
+from generator.pipeline import Prepared, prepare
+from generator.render.common import Tree
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SCHEMA_PATH = Path("schemas/portfolio.schema.json")
@@ -109,30 +111,31 @@ def _emit_diagnostics(diagnostics: list[Diagnostic], fmt: str, *, report: Valida
         (sys.stdout if to_stdout else sys.stderr).write(render_text(diagnostics))
 
 
-def _load(args: argparse.Namespace) -> LoadedPortfolio:
+def _load(args: argparse.Namespace) -> Prepared:
     path = args.portfolio or args.root / "portfolio.yaml"
-    return load_portfolio(path, display_name=_display(path))
+    return prepare(path, display_name=_display(path))
 
 
-def _validate(tree: Tree, loaded: LoadedPortfolio, args: argparse.Namespace) -> ValidationReport:
+def _validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
     catalog = None
     if args.crd_dir:
-        from generator.crds import CrdCatalog
+        from generator.checks.crds import CrdCatalog
 
         catalog = CrdCatalog.from_dirs(args.crd_dir)
-    report = validate_tree(tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
+    report = validate_tree(loaded.tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
                            portfolio=loaded.portfolio, source=loaded.source)
-    runs = run_all(loaded.portfolio, tree)
-    report.diagnostics = sorted(report.diagnostics + [loaded.source.locate(p) for p in scenario_problems(loaded.portfolio, runs)])
+    runs = run_all(loaded.portfolio, loaded.tree)
+    report.diagnostics = sorted(report.diagnostics + loaded.warnings
+                                + [loaded.source.locate(p) for p in scenario_problems(runs)])
     return report
 
 
-def _loaded_and_tree(args: argparse.Namespace) -> tuple[LoadedPortfolio, Tree]:
+def _loaded_and_tree(args: argparse.Namespace) -> tuple[Prepared, Tree]:
     loaded = _load(args)
     return loaded, loaded.tree
 
 
-def _check_models(names: list[str], loaded: LoadedPortfolio) -> None:
+def _check_models(names: list[str], loaded: Prepared) -> None:
     known = [m.name for m in loaded.portfolio.models]
     for name in names:
         if name not in known:
@@ -156,7 +159,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_runbook(args: argparse.Namespace) -> int:
     from generator.runbook import SECTIONS, build_runbook
-    from generator.runbook_formats import to_markdown, to_notebook, to_shell
+    from generator.runbook.formats import to_markdown, to_notebook, to_shell
 
     loaded, tree = _loaded_and_tree(args)
     scenarios = [s.name for s in loaded.portfolio.scenarios]
@@ -187,7 +190,7 @@ def cmd_runbook(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     loaded = _load(args)
-    report = _validate(loaded.tree, loaded, args)
+    report = _validate(loaded, args)
     _emit_diagnostics(report.diagnostics, args.format, report=report, to_stdout=True)
     if args.format != "json":
         errors = sum(d.severity == "error" for d in report.diagnostics)
@@ -198,7 +201,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from generator.semantic_diff import compare, diff_json, diff_text, tree_from_directory, tree_from_git
+    from generator.output.semantic_diff import compare, diff_json, diff_text, tree_from_directory, tree_from_git
 
     _, tree = _loaded_and_tree(args)
     against = Path(args.against)
@@ -212,7 +215,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = _load(args)
     tree = loaded.tree
-    report = _validate(tree, loaded, args)
+    report = _validate(loaded, args)
     if has_errors(report.diagnostics):
         raise DiagnosticsError(report.diagnostics)
     if args.command == "check" or args.check:
@@ -235,7 +238,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from generator.portfolio import json_schema
+    from generator.model.portfolio import json_schema
 
     text = json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     target = args.root / SCHEMA_PATH

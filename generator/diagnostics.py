@@ -7,6 +7,18 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding before it has a position: the field path it concerns, a rule id and a message."""
+
+    path: FieldPath
+    rule: str
+    message: str
+    severity: Severity = "error"
+    at_key: bool = False
 
 
 @dataclass(frozen=True, order=True)

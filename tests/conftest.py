@@ -10,9 +10,10 @@ import pytest
 
 from generator.diagnostics import Diagnostic
 from generator.errors import DiagnosticsError
-from generator.loader import LoadedPortfolio, load_portfolio
+from generator.output.tree import write_tree
+from generator.pipeline import Prepared, prepare
 from generator.render import render
-from generator.tree import Tree, write_tree
+from generator.render.common import Tree
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIOS = ROOT / "tests" / "fixtures" / "portfolios"
@@ -27,18 +28,18 @@ def portfolio_path(name: str) -> Path:
     return DEFAULT_PORTFOLIO if name == "default" else PORTFOLIOS / "valid" / name / "portfolio.yaml"
 
 
-def load_named(name: str) -> LoadedPortfolio:
-    return load_portfolio(portfolio_path(name), display_name="portfolio.yaml")
+def load_named(name: str) -> Prepared:
+    return prepare(portfolio_path(name), display_name="portfolio.yaml")
 
 
 def render_named(name: str) -> Tree:
     return render(load_named(name).portfolio)
 
 
-def load_text(tmp_path: Path, text: str) -> LoadedPortfolio:
+def load_text(tmp_path: Path, text: str) -> Prepared:
     path = tmp_path / "portfolio.yaml"
     path.write_text(text, encoding="utf-8")
-    return load_portfolio(path, display_name="portfolio.yaml")
+    return prepare(path, display_name="portfolio.yaml")
 
 
 def problems_in(tmp_path: Path, text: str) -> list[Diagnostic]:

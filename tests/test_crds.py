@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from generator.crds import CrdCatalog, to_json_schema
+from generator.checks.crds import CrdCatalog, to_json_schema
 from generator.errors import UsageError
 
 CRDS = ROOT / "tests" / "fixtures" / "crds"

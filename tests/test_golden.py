@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, render_named
-from generator.tree import HEADER, diff_tree, generated_files, serialize
+from generator.output.tree import HEADER, diff_tree, generated_files, serialize
 
 
 def test_committed_tree_equals_render_byte_for_byte() -> None:

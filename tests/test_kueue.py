@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from generator.kueue import Workload, pod_requests, simulate
+from generator.admission.kueue import Workload, pod_requests, simulate
 
 GPU = "nvidia.com/gpu"
 TAINT = {"key": GPU, "value": "true", "effect": "NoSchedule"}

@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from conftest import load_named, render_named
-from generator.lint import PORTFOLIO_LINTS, lint_tree
-from generator.validate import validate_tree
+from generator.checks.lint import PORTFOLIO_LINTS, lint_tree
+from generator.checks.validate import validate_tree
 
 ISVC = "gitops/step-05-llm-on-vllm/base/inference/mistral-3-bf16.yaml"
 UPLOAD = "gitops/step-05-llm-on-vllm/base/model-upload/upload-gpt-oss-20b.yaml"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, problems_in, replace_once
 from generator.errors import DiagnosticsError, UsageError
-from generator.loader import load_portfolio
+from generator.pipeline import prepare as load_portfolio
 
 
 def _expected(case: str) -> list[str]:

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import VALID, load_named, render_named
-from generator.derive import storage_uri
-from generator.render.common import SYNC_WAVE
-from generator.tree import Tree
+from generator.model.derive import storage_uri
+from generator.render.common import SYNC_WAVE, Tree
 
 ALL = ["default", *VALID]
 

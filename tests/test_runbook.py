@@ -20,11 +20,12 @@ from conftest import (
     load_text,
     render_named,
 )
+from generator.admission.scenarios import run_all
 from generator.render import render
-from generator.runbook import SECTIONS, Section, build_runbook
-from generator.runbook_formats import to_markdown, to_notebook, to_shell
-from generator.scenarios import run_all
-from generator.tree import Tree
+from generator.render.common import Tree
+from generator.runbook import SECTIONS, build_runbook
+from generator.runbook.formats import to_markdown, to_notebook, to_shell
+from generator.runbook.model import Section
 
 ALLOWED = {
     "oc": {"get", "describe", "apply", "create", "delete", "scale", "wait", "logs", "label", "annotate", "rollout",

@@ -12,10 +12,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT, load_named, render_named
+from generator.admission.plan import Cluster, plan
+from generator.admission.scenarios import run_all
 from generator.cli import main
-from generator.plan import Cluster, plan
 from generator.render import render
-from generator.scenarios import run_all
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import jsonschema
 import yaml
 
 from conftest import ROOT
-from generator.portfolio import json_schema
+from generator.model.portfolio import json_schema
 
 
 def _properties(schema):

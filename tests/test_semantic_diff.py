@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, render_named
 from generator.cli import main
-from generator.semantic_diff import compare, diff_text, tree_from_directory
+from generator.output.semantic_diff import compare, diff_text, tree_from_directory
 
 CHANGED = ("maxModelLen: 8192", "maxModelLen: 4096")
 

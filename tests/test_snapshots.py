@@ -6,7 +6,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from conftest import VALID, render_named
-from generator.tree import serialize
+from generator.output.tree import serialize
 
 
 @pytest.mark.parametrize("name", ["default", *VALID])

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import render_named
 from generator.errors import GeneratorError
-from generator.tree import HEADER, diff_tree, write_tree
+from generator.output.tree import HEADER, diff_tree, write_tree
 
 
 @pytest.fixture

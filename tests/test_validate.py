@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from conftest import VALID, render_named
-from generator.validate import validate_core, validate_tree
+from generator.checks.validate import validate_core, validate_tree
 
 
 @pytest.mark.parametrize("name", ["default", *VALID])
@@ -34,7 +34,7 @@ def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
 
 
 from conftest import DEFAULT_PORTFOLIO, ROOT, line_of, load_named  # noqa: E402
-from generator.crds import CrdCatalog  # noqa: E402
+from generator.checks.crds import CrdCatalog  # noqa: E402
 
 MINI_CRDS = ROOT / "tests" / "fixtures" / "crds" / "mini"
 ISVC = "gitops/step-05-llm-on-vllm/base/inference/granite-8b-agent.yaml"
@@ -54,7 +54,7 @@ def test_misspelled_field_in_an_inference_service_names_file_document_field_and_
     report = _validate(tree, allow_missing=True)
     [problem] = report.diagnostics
     assert (problem.file, problem.rule, problem.path) == (ISVC, "CRD002", "spec.predictor.model.storageUrl")
-    from generator.tree import serialize
+    from generator.output.tree import serialize
 
     lines = serialize(tree)[ISVC].splitlines()
     assert (problem.line, problem.column) == (lines.index("      storageUrl: s3://models/granite-3.1-8b-instruct-fp8/") + 1, 7)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.portfolio import Portfolio
+from generator.model.portfolio import Portfolio
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap, serving_tree_path
-from generator.render.common import Document
+from generator.render.common import Document, Tree
 from generator.render.inference import render_inference
 from generator.render.kueue import render_kueue
 from generator.render.registration import render_registration
 from generator.render.runtime import render_runtime
 from generator.render.upload import render_upload
-from generator.tree import Tree
 
 Component = Callable[[Portfolio], dict[str, list[Document]]]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.portfolio import Portfolio
+from generator.model.portfolio import Portfolio
 
 Document = dict[str, Any]
+# POSIX path relative to the repository root -> the documents of that file, in order.
+Tree = dict[str, list[Document]]
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # Argo CD applies a wave only when the one before it is healthy: queues first, weights complete

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.derive import hardware_profile, model_resources, node_selector, storage_tier, storage_uri, vllm_args
-from generator.portfolio import Model, Portfolio
+from generator.model.derive import hardware_profile, model_resources, node_selector, storage_tier, storage_uri, vllm_args
+from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Document, env_list, gpu_toleration, metadata
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.derive import flavor_node_labels
-from generator.portfolio import Portfolio
+from generator.model.derive import flavor_node_labels
+from generator.model.portfolio import Portfolio
 from generator.render.common import Document, gpu_toleration, metadata
 
 API_VERSION = "kueue.x-k8s.io/v1beta1"  # what the target cluster (Red Hat build of Kueue) serves

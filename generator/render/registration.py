@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from generator.derive import storage_tier, storage_uri
-from generator.portfolio import Model, Portfolio
+from generator.model.derive import storage_tier, storage_uri
+from generator.model.portfolio import Model, Portfolio
 from generator.render.common import (
     Document,
     metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.portfolio import Portfolio
+from generator.model.portfolio import Portfolio
 from generator.render.common import Document, metadata
 
 PORT = 8080

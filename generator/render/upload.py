@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.derive import Upload, uploads
-from generator.portfolio import Portfolio
+from generator.model.derive import Upload, uploads
+from generator.model.portfolio import Portfolio
 from generator.render.common import (
     Document,
     metadata,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from generator.kueue import Workload, simulate  # noqa: E402
+from generator.admission.kueue import Workload, simulate  # noqa: E402
 
 GPU = "nvidia.com/gpu"
 FLAVORS = 20

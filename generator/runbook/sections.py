@@ -6,10 +6,10 @@ import json
 import shlex
 from decimal import Decimal
 
-from generator.derive import flavor_node_labels
-from generator.plan import Cluster
-from generator.present import quota_lines
-from generator.runbook import (
+from generator.admission.plan import Cluster
+from generator.admission.present import quota_lines
+from generator.model.derive import flavor_node_labels
+from generator.runbook.model import (
     Block,
     Command,
     RunbookFacts,

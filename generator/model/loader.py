@@ -18,27 +18,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from generator.diagnostics import Diagnostic, format_path
+from generator.diagnostics import Diagnostic, FieldPath, Problem, format_path
 from generator.errors import DiagnosticsError, UsageError
-from generator.portfolio import PATTERN_HELP, Portfolio
-from generator.tree import Tree
+from generator.model.portfolio import PATTERN_HELP, Portfolio
 
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 _STANDARD_TAG = "tag:yaml.org,2002:"
 
-Path_ = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A finding before it has a position: the field path it concerns, a rule id and a message."""
-
-    path: Path_
-    rule: str
-    message: str
-    severity: str = "error"
-    at_key: bool = False
 
 
 @dataclass
@@ -46,10 +33,10 @@ class SourceMap:
     """Where each value (and each mapping key) of the portfolio was written, 1-based."""
 
     file: str
-    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    values: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
 
-    def position(self, path: Path_, *, at_key: bool = False) -> tuple[int, int]:
+    def position(self, path: FieldPath, *, at_key: bool = False) -> tuple[int, int]:
         if at_key and path in self.keys:
             return self.keys[path]
         for end in range(len(path), -1, -1):
@@ -63,7 +50,7 @@ class SourceMap:
         return Diagnostic(
             file=self.file, line=line, column=column, rule=problem.rule,
             path=format_path(problem.path), message=problem.message,
-            severity="warning" if problem.severity == "warning" else "error",
+            severity=problem.severity,
         )
 
 
@@ -71,7 +58,6 @@ class SourceMap:
 class LoadedPortfolio:
     portfolio: Portfolio
     source: SourceMap
-    tree: Tree  # rendered once, by the quota check
 
 
 class _TooLarge(Exception):
@@ -86,7 +72,7 @@ class _Converter:
         self.nodes = 0
         self.problems: list[Problem] = []
 
-    def convert(self, node: Any, path: Path_) -> Any:
+    def convert(self, node: Any, path: FieldPath) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLarge
@@ -123,7 +109,7 @@ class _Converter:
             return float(node)
         return node
 
-    def _record(self, node: CommentedMap, key: Any, child: Path_) -> None:
+    def _record(self, node: CommentedMap, key: Any, child: FieldPath) -> None:
         # Keys brought in by a `<<` merge have no position of their own; they inherit the parent's.
         try:
             kline, kcol = node.lc.key(key)
@@ -211,7 +197,7 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _model_at(loc: Path_) -> type[BaseModel] | None:
+def _model_at(loc: FieldPath) -> type[BaseModel] | None:
     current: Any = Portfolio
     for part in loc:
         if isinstance(part, int):
@@ -272,16 +258,11 @@ def _schema_rule(kind: str) -> str:
 
 
 def load_portfolio(path: Path, *, display_name: str | None = None) -> LoadedPortfolio:
-    """Load, validate and check a portfolio; raise DiagnosticsError with every problem found."""
-    from generator.lint import lint_portfolio
-    from generator.rules import check_portfolio
+    """Read and type-check a portfolio; raise DiagnosticsError with every problem found.
 
+    Only loading happens here: cross-field rules and lints are the checks stage's, admission the
+    admission stage's (see `generator.pipeline`).
+    """
     file = display_name or str(path)
     plain, source = parse_yaml(read_portfolio_text(path), file)
-    portfolio = validate_data(plain, source)
-    problems, tree = check_portfolio(portfolio)
-    problems += lint_portfolio(portfolio)
-    diagnostics = sorted(source.locate(p) for p in problems)
-    if tree is None or any(d.severity == "error" for d in diagnostics):
-        raise DiagnosticsError(diagnostics)
-    return LoadedPortfolio(portfolio, source, tree)
+    return LoadedPortfolio(validate_data(plain, source), source)

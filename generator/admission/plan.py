@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from generator.kueue import Result, SelectorRule, Workload, pod_requests, simulate
-from generator.portfolio import Portfolio
-from generator.tree import Tree
+from generator.admission.kueue import Result, SelectorRule, Workload, pod_requests, simulate
+from generator.model.portfolio import Portfolio
+from generator.render.common import Tree
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"

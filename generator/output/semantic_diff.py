@@ -17,7 +17,8 @@ import yaml
 
 from generator.diagnostics import format_path
 from generator.errors import UsageError
-from generator.tree import OUTPUT_ROOT, Tree, is_generated
+from generator.output.tree import OUTPUT_ROOT, is_generated
+from generator.render.common import Tree
 
 Key = tuple[str, str, str, str]  # group, kind, namespace, name
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from generator.portfolio import Flavor, Model, Portfolio, Resources
+from generator.model.portfolio import Flavor, Model, Portfolio, Resources
 
 Tier = Literal["oci", "s3"]
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"

@@ -6,8 +6,8 @@ import json
 from collections.abc import Collection
 from decimal import Decimal
 
-from generator.plan import QuotaUse, Snapshot
-from generator.scenarios import ScenarioRun, describe
+from generator.admission.plan import QuotaUse, Snapshot
+from generator.admission.scenarios import ScenarioRun, describe
 
 
 def _amount(value: Decimal, resource: str) -> str:

@@ -1,7 +1,7 @@
 """The typed portfolio: every fact about models, GPUs, storage and quota, written once.
 
 Field-level rules (types, names, enums, quantities) live here; rules that span several fields
-live in `generator.rules` so that each can report its own position.
+live in `generator.checks.rules` so that each can report its own position.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from generator.quantity import QUANTITY_PATTERN, canonical_quantity
+from generator.model.quantity import QUANTITY_PATTERN, canonical_quantity
 
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from generator.runbook import Block, Command, Section
+from generator.runbook.model import Block, Command, Section
 
 SIMULATED_NOTE = "# simulated only: shown for reference, not to run"
 

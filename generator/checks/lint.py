@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.derive import tensor_parallel_size
-from generator.loader import Problem
-from generator.portfolio import Model, Portfolio
-from generator.tree import Tree
+from generator.diagnostics import Problem
+from generator.model.derive import tensor_parallel_size
+from generator.model.portfolio import Model, Portfolio
+from generator.render.common import Tree
 
 INJECT_OAUTH = "notebooks.opendatahub.io/inject-oauth"
 INJECT_AUTH = "notebooks.opendatahub.io/inject-auth"

@@ -1,23 +1,22 @@
 """Cross-field rules of the portfolio: one function per rule, each yielding Problems with a path.
 
 Rule ids are stable; the README lists them. Lint rules about vLLM and Kueue pitfalls live in
-`generator.lint`.
+`generator.checks.lint`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from generator.derive import (
+from generator.diagnostics import Problem
+from generator.model.derive import (
     eligible_flavors,
     flavor_named,
     model_resources,
     s3_prefix,
     storage_tier,
 )
-from generator.loader import Problem
-from generator.portfolio import Portfolio
-from generator.tree import Tree
+from generator.model.portfolio import Portfolio
 
 Rule = Callable[[Portfolio], Iterator[Problem]]
 
@@ -158,18 +157,6 @@ def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
                                   f"unknown flavor {expected.flavor!r}; flavors: {', '.join(flavors)}")
 
 
-def active_models_fit_quota(portfolio: Portfolio, tree: Tree) -> Iterator[Problem]:
-    """PF005: the baseline (active models) must be admitted by Kueue, or the demo starts broken."""
-    from generator.plan import plan
-
-    baseline = plan(portfolio, tree)
-    for index, model in enumerate(portfolio.models):
-        state = baseline.model(model.name)
-        if model.state == "active" and state.state != "admitted":
-            yield Problem(("models", index, "state"), "PF005",
-                          f"active model is not admitted by Kueue: {state.reason}; make it queued or raise the quota")
-
-
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -183,18 +170,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check_portfolio(portfolio: Portfolio) -> tuple[list[Problem], Tree | None]:
-    """Every rule's problems, and the rendered tree when the portfolio is sound enough to render.
-
-    The quota check runs the Kueue simulator on the rendered manifests, so it needs every model
-    placeable and sized; the tree it renders is returned so that nobody renders it twice.
-    """
-    from generator.render import render
-
-    problems = [p for rule in RULES for p in rule(portfolio)]
-    if any(p.severity == "error" for p in problems):
-        return problems, None
-    tree = render(portfolio)
-    return problems + list(active_models_fit_quota(portfolio, tree)), tree
-
-
+def check_portfolio(portfolio: Portfolio) -> list[Problem]:
+    """Every rule's problems; the portfolio renders only when none is an error."""
+    return [p for rule in RULES for p in rule(portfolio)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from generator.quantity import parse_quantity
+from generator.model.quantity import parse_quantity
 
 State = Literal["admitted", "pending", "preempted"]
 SelectorRule = Literal["current", "union"]

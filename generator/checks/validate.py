@@ -12,13 +12,14 @@ import kubernetes_validate
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from generator.crds import CrdCatalog
-from generator.derive import s3_prefix, uploads
+from generator.checks.crds import CrdCatalog
+from generator.checks.lint import TreeProblem, lint_tree
 from generator.diagnostics import Diagnostic, format_path
-from generator.lint import TreeProblem, lint_tree
-from generator.loader import SourceMap
-from generator.portfolio import Portfolio
-from generator.tree import Tree, serialize
+from generator.model.derive import s3_prefix, uploads
+from generator.model.loader import SourceMap
+from generator.model.portfolio import Portfolio
+from generator.output.tree import serialize
+from generator.render.common import Tree
 
 KUBERNETES_VERSION = "1.33.0"  # OpenShift 4.20
 

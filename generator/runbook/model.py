@@ -1,8 +1,8 @@
 """The demo's standard operating procedure as data: sections of prose, commands and expected output.
 
 Everything a command names comes from the portfolio or the rendered tree (`RunbookFacts`), and the
-expected admission comes from the simulator. `generator.runbook_sections` builds the sections;
-`generator.runbook_formats` turns them into markdown, a shell script or a Jupyter notebook.
+expected admission comes from the simulator. `generator.runbook.sections` builds the sections;
+`generator.runbook.formats` turns them into markdown, a shell script or a Jupyter notebook.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlparse
 
-from generator.derive import Upload, storage_tier, uploads
-from generator.plan import Cluster, Snapshot
-from generator.portfolio import Model, Portfolio
+from generator.admission.plan import Snapshot
+from generator.admission.scenarios import ScenarioRun
+from generator.model.derive import Upload, storage_tier, uploads
+from generator.model.portfolio import Model, Portfolio
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
+from generator.render.common import Tree
 from generator.render.registration import JOB as REGISTRATION_JOB
-from generator.scenarios import ScenarioRun
-from generator.tree import Tree
 
 # run: part of the shell script; show: read-only or interactive, left out of the script;
 # simulated: what the simulator predicts for a case the tree cannot produce (e.g. RollingUpdate).
@@ -180,28 +180,3 @@ def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
         text += "".join(f" Note: {n}." for n in step_run.snapshot.notes)
         section.blocks.append(Block(text, commands, "simulated" if simulated else "run"))
     return section
-
-
-def build_runbook(portfolio: Portfolio, tree: Tree, runs: list[ScenarioRun], *, only: str | None = None,
-                  scenario: str | None = None) -> list[Section]:
-    """All sections in operating order, or one (`only`), or one scenario."""
-    from generator import runbook_sections
-
-    facts = RunbookFacts(portfolio, tree, Cluster(portfolio, tree).snapshot())
-    builders = {
-        "prerequisites": runbook_sections.prerequisites,
-        "deploy": runbook_sections.deploy,
-        "verify": runbook_sections.verify,
-        "smoke-test": runbook_sections.smoke_test,
-        "troubleshoot": runbook_sections.troubleshoot,
-        "cleanup": runbook_sections.cleanup,
-    }
-    sections: list[Section] = []
-    for key in SECTIONS:
-        if only is not None and key != only:
-            continue
-        if key == "scenario":
-            sections += [scenario_section(facts, r) for r in runs if scenario is None or r.scenario.name == scenario]
-        else:
-            sections.append(builders[key](facts))
-    return sections

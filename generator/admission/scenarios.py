@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.kueue import SelectorRule
-from generator.loader import Problem
-from generator.plan import Cluster, Snapshot
-from generator.portfolio import Expectation, Portfolio, Scenario, Step
-from generator.tree import Tree
+from generator.admission.kueue import SelectorRule
+from generator.admission.plan import Cluster, Snapshot
+from generator.model.portfolio import Expectation, Portfolio, Scenario, Step
+from generator.render.common import Tree
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,3 @@ def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario, *,
 
 def run_all(portfolio: Portfolio, tree: Tree, *, selector_rule: SelectorRule = "current") -> list[ScenarioRun]:
     return [run_scenario(portfolio, tree, s, selector_rule=selector_rule) for s in portfolio.scenarios]
-
-
-def scenario_problems(portfolio: Portfolio, runs: list[ScenarioRun]) -> list[Problem]:
-    """SCN001 at each expectation the simulation contradicts."""
-    problems = []
-    for s_index, run in enumerate(runs):
-        for t_index, step_run in enumerate(run.steps):
-            for mismatch in step_run.mismatches:
-                problems.append(Problem(
-                    ("scenarios", s_index, "steps", t_index, "expect", mismatch.model), "SCN001",
-                    f"scenario {run.scenario.name!r}, step {t_index + 1} ({step_run.step.title}): {mismatch.model} "
-                    f"expected {mismatch.expected}, simulated {mismatch.simulated}", at_key=True))
-    return problems
