@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a directory holding gitops/, or a git revision of the root (default: HEAD)")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
 
+    set_state = sub.add_parser("set-state", help="switch models on or off in portfolio.yaml, keeping its comments and layout")
+    set_state.add_argument("assignments", nargs="+", metavar="MODEL=STATE", help="STATE is active or queued")
+    set_state.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+    set_state.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
     schema = sub.add_parser("schema", help="write schemas/portfolio.schema.json from the typed model")
     schema.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     schema.add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")
@@ -131,7 +136,9 @@ def _validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
 
 
 def _loaded_and_tree(args: argparse.Namespace) -> tuple[Prepared, Tree]:
+    """For commands whose output is not a report of problems: warnings go to standard error first."""
     loaded = _load(args)
+    sys.stderr.write(render_text(loaded.warnings))
     return loaded, loaded.tree
 
 
@@ -226,6 +233,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             return EXIT_PROBLEMS
         print(f"gitops/ is up to date: {len(tree)} files match {_display(args.portfolio or args.root / 'portfolio.yaml')}")
         return EXIT_OK
+    _emit_diagnostics([d for d in report.diagnostics if d.severity == "warning"], args.format)
     written = write_tree(tree, args.root)
     elapsed = time.perf_counter() - started
     print(f"{len(tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "
@@ -238,7 +246,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from generator.model.portfolio import json_schema
+    from generator.model.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     target = args.root / SCHEMA_PATH
@@ -258,8 +266,41 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_set_state(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from generator.model.edit import set_model_states
+    from generator.output.tree import atomic_write
+
+    states: dict[str, str] = {}
+    for assignment in args.assignments:
+        name, _, state = assignment.partition("=")
+        if state not in ("active", "queued"):
+            raise UsageError(f"{assignment!r}: write MODEL=active or MODEL=queued")
+        states[name] = state
+    path = args.portfolio or args.root / "portfolio.yaml"
+    from generator.model.loader import read_portfolio_text
+
+    text = read_portfolio_text(path).decode("utf-8", errors="strict")
+    new_text, changes = set_model_states(text, states)
+    with tempfile.TemporaryDirectory() as scratch:  # the edited portfolio must pass every check before it replaces the old
+        candidate = Path(scratch) / path.name
+        candidate.write_text(new_text, encoding="utf-8")
+        prepared = prepare(candidate, display_name=_display(path))
+    if changes:
+        atomic_write(path, new_text)
+    for change in changes:
+        print(f"{_display(path)}: {change.model}: state {change.old} -> {change.new}")
+    if not changes:
+        print(f"{_display(path)}: nothing to change")
+    if prepared.warnings:
+        sys.stderr.write(render_text(prepared.warnings))
+    return EXIT_OK
+
+
 COMMANDS = {"build": cmd_build, "check": cmd_build, "validate": cmd_validate, "schema": cmd_schema,
-            "plan": cmd_plan, "scenarios": cmd_scenarios, "runbook": cmd_runbook, "diff": cmd_diff}
+            "plan": cmd_plan, "scenarios": cmd_scenarios, "runbook": cmd_runbook, "diff": cmd_diff,
+            "set-state": cmd_set_state}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,15 +18,18 @@ from generator.render.common import Tree
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIOS = ROOT / "tests" / "fixtures" / "portfolios"
-VALID = sorted(p.name for p in (PORTFOLIOS / "valid").iterdir() if p.is_dir())
+# "default" in the tests is valid/demo: the demo portfolio as the project ships it, frozen here so that a user's
+# edit of the repository's portfolio.yaml never turns the generator's own tests red.
+DEMO = PORTFOLIOS / "valid" / "demo" / "portfolio.yaml"
+VALID = sorted(p.name for p in (PORTFOLIOS / "valid").iterdir() if p.is_dir() and p.name != "demo")
 INVALID = sorted(p.name for p in (PORTFOLIOS / "invalid").iterdir() if p.is_dir())
+WARNINGS = sorted(p.name for p in (PORTFOLIOS / "warnings").iterdir() if p.is_dir())
 MINIMAL_TEXT = (PORTFOLIOS / "valid" / "minimal" / "portfolio.yaml").read_text(encoding="utf-8")
-DEFAULT_PORTFOLIO = ROOT / "portfolio.yaml"
 
 
 def portfolio_path(name: str) -> Path:
-    """'default' is the bundled portfolio; other names are fixtures under valid/."""
-    return DEFAULT_PORTFOLIO if name == "default" else PORTFOLIOS / "valid" / name / "portfolio.yaml"
+    """'default' is the demo fixture (valid/demo); other names are fixtures under valid/."""
+    return DEMO if name == "default" else PORTFOLIOS / "valid" / name / "portfolio.yaml"
 
 
 def load_named(name: str) -> Prepared:
@@ -53,6 +57,18 @@ def problems_in(tmp_path: Path, text: str) -> list[Diagnostic]:
 def replace_once(text: str, old: str, new: str) -> str:
     assert text.count(old) == 1, f"{old!r} must occur exactly once"
     return text.replace(old, new)
+
+
+# The real upstream CRDs: ../shared/crds beside the repository, or CRD_DIR (CI fetches them at pinned releases).
+UPSTREAM_CRDS = Path(os.environ.get("CRD_DIR") or ROOT.parent / "shared" / "crds")
+
+
+@pytest.fixture(scope="session")
+def upstream_crds() -> Path:
+    if not (UPSTREAM_CRDS / "kueue").is_dir():
+        pytest.fail(f"the upstream CRDs are required in {UPSTREAM_CRDS} (set CRD_DIR, or run tests/fetch-crds); "
+                    "these tests check the API server's own rules and must not be skipped")
+    return UPSTREAM_CRDS
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL_TEXT, PORTFOLIOS, ROOT, replace_once
+from conftest import DEMO, MINIMAL_TEXT, PORTFOLIOS, ROOT, load_named, replace_once
 from generator.cli import main
 
 
@@ -21,20 +21,20 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_check_passes_on_the_committed_tree() -> None:
     result = run("build", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "25 files match" in result.stdout
+    assert f"{len(load_named('default').tree)} files match" in result.stdout
     assert run("check").returncode == 0
 
 
 def test_check_fails_with_a_diff_after_a_portfolio_change(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "gitops", tmp_path / "gitops")
-    text = (ROOT / "portfolio.yaml").read_text().replace("maxModelLen: 8192", "maxModelLen: 4096")
+    text = DEMO.read_text().replace("maxModelLen: 8192", "maxModelLen: 4096")
     (tmp_path / "portfolio.yaml").write_text(text)
     result = run("build", "--check", "--root", str(tmp_path))
     assert result.returncode == 1
     assert "-      - --max-model-len=8192\n+      - --max-model-len=4096" in result.stdout
 
 
-@pytest.mark.parametrize("case", ["broken-yaml", "over-quota", "empty-file", "unknown-key"])
+@pytest.mark.parametrize("case", ["broken-yaml", "zero-gpus", "empty-file", "unknown-key"])
 def test_bad_portfolio_exits_1_without_traceback_or_writes(tmp_path: Path, case: str) -> None:
     shutil.copy(PORTFOLIOS / "invalid" / case / "portfolio.yaml", tmp_path / "portfolio.yaml")
     result = run("build", "--root", str(tmp_path))
@@ -57,7 +57,7 @@ def test_json_format_is_machine_readable(tmp_path: Path, capsys: pytest.CaptureF
     payload = json.loads(capsys.readouterr().out)
     assert payload["summary"]["errors"] == 1
     [item] = payload["diagnostics"]
-    assert (item["line"], item["column"], item["rule"], item["path"]) == (38, 11, "SCH001", "models[0].gpus")
+    assert (item["line"], item["column"], item["rule"], item["path"]) == (40, 11, "SCH001", "models[0].gpus")
 
 
 def test_github_format_emits_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,16 +65,16 @@ def test_github_format_emits_annotations(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["build", "--root", str(tmp_path), "--format", "github"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("::error file=") and out.count("\n") == 1
-    assert "portfolio.yaml,line=38,col=11::[SCH001] models[0].gpus: must be greater than 0" in out
+    assert "portfolio.yaml,line=40,col=11::[SCH001] models[0].gpus: must be greater than 0" in out
 
 
 def test_build_writes_the_tree_and_reports_counts(tmp_path: Path) -> None:
     (tmp_path / "portfolio.yaml").write_text(MINIMAL_TEXT)
     result = run("build", "--root", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("16 files rendered: 16 written, 0 unchanged, 0 removed")
+    assert result.stdout.startswith("18 files rendered: 18 written, 0 unchanged, 0 removed")
     again = run("build", "--root", str(tmp_path))
-    assert again.stdout.startswith("16 files rendered: 0 written, 16 unchanged, 0 removed")
+    assert again.stdout.startswith("18 files rendered: 0 written, 18 unchanged, 0 removed")
 
 
 def test_schema_is_current() -> None:

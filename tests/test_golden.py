@@ -7,16 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, render_named
+from conftest import DEMO, ROOT, load_named, render_named
 from generator.output.tree import HEADER, diff_tree, generated_files, serialize
 
 
 def test_committed_tree_equals_render_byte_for_byte() -> None:
-    files = serialize(render_named("default"))
+    """The user's guard: the committed tree is what the repository's own portfolio.yaml renders."""
+    from generator.pipeline import prepare
+
+    tree = prepare(ROOT / "portfolio.yaml", display_name="portfolio.yaml").tree
+    files = serialize(tree)
     for path, text in files.items():
         assert (ROOT / path).read_bytes() == text.encode("utf-8"), path
     assert generated_files(ROOT) == sorted(files)
-    assert diff_tree(render_named("default"), ROOT) == ""
+    assert diff_tree(tree, ROOT) == ""
 
 
 def test_every_generated_file_starts_with_the_header_and_ends_with_one_newline() -> None:
@@ -28,7 +32,7 @@ def test_every_generated_file_starts_with_the_header_and_ends_with_one_newline()
 
 def _build(root: Path, seed: str) -> dict[str, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    subprocess.run([sys.executable, "-m", "generator", "build", "--portfolio", str(ROOT / "portfolio.yaml"),
+    subprocess.run([sys.executable, "-m", "generator", "build", "--portfolio", str(DEMO),
                     "--root", str(root)], check=True, capture_output=True, env=env, cwd=ROOT)
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "gitops").rglob("*")) if p.is_file()}
 
@@ -38,18 +42,18 @@ def test_builds_with_different_hash_seeds_are_byte_identical(tmp_path: Path) -> 
     second = _build(tmp_path / "b", "4242")
     again = _build(tmp_path / "a", "random")
     assert first == second == again
-    assert len(first) == 25
+    assert len(first) == len(load_named("default").tree)
 
 
 def test_diagnostics_and_plans_do_not_depend_on_the_hash_seed() -> None:
-    over_quota = ROOT / "tests/fixtures/portfolios/invalid/over-quota/portfolio.yaml"
+    over_quota = ROOT / "tests/fixtures/portfolios/warnings/over-quota/portfolio.yaml"
     outputs = set()
     for seed in ("1", "2", "3", "77"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         validate = subprocess.run([sys.executable, "-m", "generator", "validate", "--portfolio", str(over_quota)],
                                   capture_output=True, text=True, env=env, cwd=ROOT)
         plan = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "granite-8b-agent",
-                               "--enable", "devstral-2"], capture_output=True, text=True, env=env, cwd=ROOT)
+                               "--enable", "devstral-2", "--portfolio", str(DEMO)], capture_output=True, text=True, env=env, cwd=ROOT)
         outputs.add(validate.stdout + plan.stdout)
     assert len(outputs) == 1
     assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in outputs.pop()

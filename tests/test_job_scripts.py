@@ -179,37 +179,92 @@ STUBS = {
                 super().__init__(operation)
                 self.response = response
     """,
+    # A fake hub: the repository's files and sizes come from FAKE_HUB_FILES (JSON {name: bytes}).
     "huggingface_hub/__init__.py": """
-        import os, pathlib
-        def snapshot_download(repo_id, local_dir, token=None):
+        import fnmatch, json, os, pathlib
+        FILES = json.loads(os.environ["FAKE_HUB_FILES"])
+        class _Sibling:
+            def __init__(self, name, size):
+                self.rfilename, self.size = name, size
+        class _Info:
+            def __init__(self):
+                self.siblings = [_Sibling(n, s) for n, s in FILES.items()]
+        class HfApi:
+            def model_info(self, repo_id, files_metadata=False, token=None):
+                assert files_metadata
+                return _Info()
+        def snapshot_download(repo_id, local_dir, allow_patterns=None, token=None):
             root = pathlib.Path(local_dir)
             (root / ".cache").mkdir(parents=True, exist_ok=True)
             (root / ".cache" / "lock").write_text("x")
-            (root / "config.json").write_text('{"repo": "%s"}' % repo_id)
-            (root / "weights").mkdir(exist_ok=True)
-            (root / "weights" / "model.safetensors").write_bytes(b"\\0" * 16)
-            with open(os.environ["FAKE_DOWNLOAD_LOG"], "a") as log:
-                log.write(repo_id + "\\n")
+            for name, size in FILES.items():
+                if allow_patterns is None or any(fnmatch.fnmatch(name, p) for p in allow_patterns):
+                    target = root / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(b"\\0" * size)
+                    with open(os.environ["FAKE_DOWNLOAD_LOG"], "a") as log:
+                        log.write(name + "\\n")
             return str(root)
     """,
 }
 
+MISTRAL_FILES = {"config.json": 10, "consolidated.safetensors": 64, "model-00001-of-00002.safetensors": 32,
+                 "model-00002-of-00002.safetensors": 32, "params.json": 5, "tokenizer.json": 20}
 
-def test_upload_copies_once_and_writes_the_marker_last(tmp_path: Path) -> None:
+
+def _upload_env(tmp_path: Path, files: dict[str, int], **more: str) -> dict[str, str]:
     stubs = tmp_path / "stubs"
     for name, text in STUBS.items():
         (stubs / name).parent.mkdir(parents=True, exist_ok=True)
         (stubs / name).write_text(textwrap.dedent(text))
     (tmp_path / "upload.py").write_text(script("upload.py"))
-    env = {
+    return {
         "PYTHONPATH": str(stubs), "FAKE_S3_DIR": str(tmp_path / "s3"), "FAKE_DOWNLOAD_LOG": str(tmp_path / "downloads.log"),
-        "HF_REPO": "Org/Model", "S3_ENDPOINT": "http://s3.invalid", "S3_BUCKET": "models", "S3_PREFIX": "model-x",
-        "WORK_DIR": str(tmp_path / "work"),
+        "FAKE_HUB_FILES": json.dumps(files), "HF_REPO": "Org/Model", "S3_ENDPOINT": "http://s3.invalid",
+        "S3_BUCKET": "models", "S3_PREFIX": "model-x", "WORK_DIR": str(tmp_path / "work"), **more,
     }
+
+
+def _uploaded(tmp_path: Path) -> list[str]:
+    return (tmp_path / "s3.log").read_text().splitlines()
+
+
+def test_upload_skips_consolidated_weights_where_shards_exist(tmp_path: Path) -> None:
+    result = _run(tmp_path / "upload.py", _upload_env(tmp_path, MISTRAL_FILES))
+    assert result.returncode == 0, result.stderr
+    assert _uploaded(tmp_path) == ["model-x/config.json", "model-x/model-00001-of-00002.safetensors",
+                                   "model-x/model-00002-of-00002.safetensors", "model-x/params.json",
+                                   "model-x/tokenizer.json", "model-x/.upload-complete"]
+    assert "consolidated.safetensors" not in (tmp_path / "downloads.log").read_text()
+    assert "5 files (0.0 GB) of Org/Model" in result.stdout and "1 left out" in result.stdout
+
+
+def test_upload_keeps_consolidated_weights_when_they_are_the_only_ones(tmp_path: Path) -> None:
+    files = {"config.json": 10, "consolidated.safetensors": 64}
+    assert _run(tmp_path / "upload.py", _upload_env(tmp_path, files)).returncode == 0
+    assert "model-x/consolidated.safetensors" in _uploaded(tmp_path)
+
+
+def test_upload_follows_the_portfolio_patterns(tmp_path: Path) -> None:
+    env = _upload_env(tmp_path, MISTRAL_FILES, HF_ALLOW_PATTERNS='["*.json", "*.safetensors"]',
+                      HF_IGNORE_PATTERNS='["model-*"]')
+    assert _run(tmp_path / "upload.py", env).returncode == 0
+    assert _uploaded(tmp_path) == ["model-x/config.json", "model-x/consolidated.safetensors", "model-x/params.json",
+                                   "model-x/tokenizer.json", "model-x/.upload-complete"]
+
+
+def test_upload_refuses_to_start_without_room_on_the_volume(tmp_path: Path) -> None:
+    result = _run(tmp_path / "upload.py", _upload_env(tmp_path, {"config.json": 10, "model.safetensors": 10**18}))
+    assert result.returncode == 1
+    assert "raise the model's uploadVolumeSize" in result.stderr
+    assert not (tmp_path / "downloads.log").exists() and not (tmp_path / "s3.log").exists()
+
+
+def test_upload_copies_once_and_writes_the_marker_last(tmp_path: Path) -> None:
+    env = _upload_env(tmp_path, {"config.json": 10, "weights/model.safetensors": 16})
     first = _run(tmp_path / "upload.py", env)
     assert first.returncode == 0, first.stderr
-    assert (tmp_path / "s3.log").read_text().splitlines() == [
-        "model-x/config.json", "model-x/weights/model.safetensors", "model-x/.upload-complete"]
+    assert _uploaded(tmp_path) == ["model-x/config.json", "model-x/weights/model.safetensors", "model-x/.upload-complete"]
     second = _run(tmp_path / "upload.py", env)
     assert second.returncode == 0 and "nothing to do" in second.stdout
-    assert (tmp_path / "downloads.log").read_text().splitlines() == ["Org/Model"]
+    assert (tmp_path / "downloads.log").read_text().splitlines() == ["config.json", "weights/model.safetensors"]

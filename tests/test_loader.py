@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, problems_in, replace_once
+from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, WARNINGS, problems_in, replace_once
 from generator.errors import DiagnosticsError, UsageError
 from generator.pipeline import prepare as load_portfolio
 
@@ -26,25 +26,34 @@ def test_invalid_portfolio_reports_exact_positions(case: str) -> None:
     assert all(d.file == "portfolio.yaml" and d.severity == "error" for d in raised.value.diagnostics)
 
 
+@pytest.mark.parametrize("case", WARNINGS)
+def test_warning_fixture_loads_and_reports_exact_positions(case: str) -> None:
+    """A warning never stops a command; it is reported at the value it concerns."""
+    prepared = load_portfolio(PORTFOLIOS / "warnings" / case / "portfolio.yaml", display_name="portfolio.yaml")
+    got = [f"{d.line}:{d.column} {d.severity} {d.rule} {d.path}" for d in prepared.warnings]
+    assert got == (PORTFOLIOS / "warnings" / case / "expected.txt").read_text(encoding="utf-8").splitlines()
+    assert prepared.tree  # rendered all the same
+
+
 def test_unknown_key_suggests_the_nearest_and_lists_allowed(tmp_path: Path) -> None:
     [unknown] = [d for d in problems_in(tmp_path, replace_once(MINIMAL_TEXT, "    precision:", "    precison:"))
                  if d.rule == "SCH002"]
     assert "did you mean 'precision'?" in unknown.message
     assert "allowed: name, displayName" in unknown.message
-    assert (unknown.line, unknown.column) == (37, 5)
+    assert (unknown.line, unknown.column) == (39, 5)
 
 
 def test_all_problems_are_reported_in_one_run_sorted_by_position(tmp_path: Path) -> None:
     text = replace_once(MINIMAL_TEXT, "namespace: demo", "namespace: Demo")
     text = replace_once(text, "    gpus: 1\n    state: active", "    gpus: 0\n    state: running")
     found = problems_in(tmp_path, text)
-    assert [(d.line, d.path) for d in found] == [(1, "namespace"), (38, "models[0].gpus"), (39, "models[0].state")]
+    assert [(d.line, d.path) for d in found] == [(1, "namespace"), (40, "models[0].gpus"), (41, "models[0].state")]
     assert "'active' or 'queued'" in found[2].message
 
 
 def test_duplicate_key_points_at_the_second_occurrence(tmp_path: Path) -> None:
     [dup] = problems_in(tmp_path, replace_once(MINIMAL_TEXT, "    provider: Example\n", "    provider: Example\n    provider: Other\n"))
-    assert (dup.rule, dup.line, dup.column) == ("YAML002", 33, 5)
+    assert (dup.rule, dup.line, dup.column) == ("YAML002", 35, 5)
     assert '"provider"' in dup.message
 
 

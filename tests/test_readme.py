@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
+from conftest import DEMO, ROOT
 from generator.cli import main
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main([*args, "--root", str(ROOT)]) in (0, 1)
+    assert main([*args, "--root", str(ROOT), "--portfolio", str(DEMO)]) in (0, 1)
     return capsys.readouterr().out
 
 

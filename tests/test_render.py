@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import VALID, load_named, render_named
+from conftest import DEMO, VALID, load_named, render_named
 from generator.model.derive import storage_uri
 from generator.render.common import SYNC_WAVE, Tree
 
@@ -49,6 +50,8 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         "gitops/argocd/app-of-apps/step-05-llm-on-vllm.yaml",
         "gitops/argocd/bootstrap/kustomization.yaml",
         "gitops/argocd/bootstrap/app-of-apps.yaml",
+        "gitops/argocd/bootstrap/argocd-health-checks.yaml",
+        "gitops/argocd/bootstrap/argocd-controller-rbac.yaml",
         f"{base}/kustomization.yaml",
         *(f"{base}/kueue/{f}" for f in ("kustomization.yaml", "resource-flavors.yaml", "cluster-queue.yaml", "local-queue.yaml")),
         *(f"{base}/serving-runtime/{f}" for f in ("kustomization.yaml", "vllm-runtime.yaml")),
@@ -130,24 +133,39 @@ def test_registration_script_parses_json_and_looks_up_exact_names(default_tree: 
     assert 'query("/registered_model", name=name)' in script
 
 
+def serving_waves(tree: Tree) -> dict[str, set[int]]:
+    """Folder of the serving tree -> the sync waves of its documents."""
+    waves: dict[str, set[int]] = {}
+    for path, doc in documents(tree):
+        if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization":
+            continue
+        waves.setdefault(path.split("/")[3], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
+    return waves
+
+
 # Defect 7: uploads and registration in one wave; the LocalQueue after the models that need it.
 @pytest.mark.parametrize("name", ALL)
 def test_sync_waves_order_the_components(name: str) -> None:
+    waves = serving_waves(render_named(name))
+    assert all(len(w) == 1 for w in waves.values())
+    wave = {folder: next(iter(w)) for folder, w in waves.items()}
+    assert wave["kueue"] < wave.get("model-upload", 1) < wave["serving-runtime"] < wave["inference"]
+    assert wave.get("model-upload", 1) < wave["model-registration"] < wave["inference"]
+
+
+# Live lesson: Argo CD waits for a wave's health before the next; a model waiting for quota is not Ready.
+@pytest.mark.parametrize("name", ALL)
+def test_nothing_waits_on_an_inference_service(name: str) -> None:
     tree = render_named(name)
-    order = ["kueue", "model-upload", "serving-runtime", "inference", "model-registration"]
-    waves: dict[str, set[int]] = {}
-    for path, doc in documents(tree):
-        if doc["kind"] in ("Kustomization", "Application"):
-            continue
-        component = path.split("/")[3]
-        waves.setdefault(component, set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
-    present = [c for c in order if c in waves]
-    assert all(len(waves[c]) == 1 for c in present)
-    flat = [next(iter(waves[c])) for c in present]
-    assert flat == sorted(flat) and len(set(flat)) == len(flat)
-    [queue] = of_kind(tree, "LocalQueue")
-    assert int(queue["metadata"]["annotations"][SYNC_WAVE]) < min(
-        int(s["metadata"]["annotations"][SYNC_WAVE]) for s in of_kind(tree, "InferenceService"))
+    waves = serving_waves(tree)
+    last = max(w for ws in waves.values() for w in ws)
+    assert waves["inference"] == {last}
+    assert all(last not in ws for folder, ws in waves.items() if folder != "inference")
+    for app in of_kind(tree, "Application"):  # PruneLast prunes in a wave after the last one
+        assert not any(o.startswith("PruneLast") for o in app["spec"]["syncPolicy"]["syncOptions"])
+    # No sync hooks (they can hang a sync) and no TTL on Jobs (a Job deleted by a TTL shows as Missing).
+    assert not any("argocd.argoproj.io/hook" in ((d.get("metadata") or {}).get("annotations") or {}) for _, d in documents(tree))
+    assert not any("ttlSecondsAfterFinished" in job["spec"] for job in of_kind(tree, "Job"))
 
 
 def test_inference_service_conventions(default_tree: Tree) -> None:
@@ -170,18 +188,32 @@ def test_inference_service_conventions(default_tree: Tree) -> None:
                         "--max-model-len=32768", "--gpu-memory-utilization=0.9", "--trust-remote-code",
                         "--tool-call-parser=mistral", "--enable-auto-tool-choice"]),
     ("mistral-3-int4", ["--served-model-name=mistral-3-int4", "--max-model-len=16384",
-                        "--gpu-memory-utilization=0.9", "--trust-remote-code"]),
+                        "--gpu-memory-utilization=0.9", "--trust-remote-code", "--tool-call-parser=mistral",
+                        "--enable-auto-tool-choice"]),
     ("granite-8b-agent", ["--served-model-name=granite-8b-agent", "--max-model-len=16384",
                           "--gpu-memory-utilization=0.9", "--trust-remote-code", "--tool-call-parser=granite",
-                          "--enable-auto-tool-choice"]),
+                          "--enable-auto-tool-choice",
+                          "--chat-template=/opt/app-root/template/tool_chat_template_granite.jinja"]),
 ])
 def test_vllm_args_follow_the_facts(default_tree: Tree, model: str, expected: list[str]) -> None:
     assert isvc(default_tree, model)["spec"]["predictor"]["model"]["args"] == expected
 
 
-def test_queued_models_start_at_zero(default_tree: Tree) -> None:
-    replicas = {s["metadata"]["name"]: s["spec"]["predictor"]["minReplicas"] for s in of_kind(default_tree, "InferenceService")}
-    assert replicas == {"mistral-3-bf16": 1, "mistral-3-int4": 1, "devstral-2": 0, "gpt-oss-20b": 0, "granite-8b-agent": 0}
+# Live lesson: minReplicas 0 still runs one pod (the HPA raises the floor to 1); off is declared by the stop annotation.
+def test_queued_models_are_stopped_and_active_ones_run(default_tree: Tree) -> None:
+    services = {s["metadata"]["name"]: s for s in of_kind(default_tree, "InferenceService")}
+    stop = {name: s["metadata"]["annotations"]["serving.kserve.io/stop"] for name, s in services.items()}
+    assert stop == {"mistral-3-bf16": "false", "mistral-3-int4": "false", "devstral-2": "true", "gpt-oss-20b": "true",
+                    "granite-8b-agent": "true"}
+    assert {s["spec"]["predictor"]["minReplicas"] for s in services.values()} == {1}
+    assert all("autoscalerClass" not in json.dumps(s["metadata"]) for s in services.values())
+
+
+def test_the_runtime_carries_both_dashboard_template_annotations(default_tree: Tree) -> None:
+    [runtime] = of_kind(default_tree, "ServingRuntime")
+    annotations = runtime["metadata"]["annotations"]
+    assert annotations["opendatahub.io/template-name"] == "vllm-cuda-runtime"
+    assert annotations["opendatahub.io/template-display-name"] == "vLLM NVIDIA GPU ServingRuntime for KServe"
 
 
 def test_placement_pins_only_models_that_fit_one_flavor(default_tree: Tree) -> None:
@@ -215,13 +247,37 @@ def test_storage_tiers_of_the_tiers_fixture() -> None:
 
 
 def test_one_upload_per_distinct_s3_weights(default_tree: Tree) -> None:
-    jobs = {j["metadata"]["name"]: j for j in of_kind(default_tree, "Job") if j["metadata"]["name"].startswith("upload-")}
+    jobs = {j["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]: j
+            for j in of_kind(default_tree, "Job") if j["metadata"]["name"].startswith("upload-")}
     assert sorted(jobs) == ["upload-gpt-oss-20b", "upload-granite-3-1-8b-instruct-fp8", "upload-mistral-small-24b"]
+    for claim, job in jobs.items():  # the Job's name is its volume's plus a hash of its input
+        assert re.fullmatch(rf"{claim}-[0-9a-f]{{8}}", job["metadata"]["name"])
     shared = jobs["upload-mistral-small-24b"]["metadata"]["annotations"]["gpuaas.opendatahub.io/models"]
     assert shared == "mistral-3-bf16,devstral-2"
+    # Only the files vLLM loads are downloaded: the weights plus a fifth, in GiB, rounded up to 10Gi.
     claims = {c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"] for c in of_kind(default_tree, "PersistentVolumeClaim")}
-    assert claims == {"upload-mistral-small-24b": "100Gi", "upload-gpt-oss-20b": "90Gi",
-                      "upload-granite-3-1-8b-instruct-fp8": "20Gi"}
+    assert claims == {"upload-mistral-small-24b": "60Gi", "upload-gpt-oss-20b": "50Gi",
+                      "upload-granite-3-1-8b-instruct-fp8": "10Gi"}
+
+
+# Live lesson: a plain Job runs once; a changed input needs a new name (and Argo CD prunes the old one).
+def test_registration_job_is_renamed_when_the_model_list_changes(tmp_path: Path) -> None:
+    from conftest import load_text
+
+    text = DEMO.read_text(encoding="utf-8")
+
+    def job_names(portfolio_text: str, folder: str) -> list[str]:
+        (tmp_path / folder).mkdir()
+        tree = load_text(tmp_path / folder, portfolio_text).tree
+        return [j["metadata"]["name"] for j in of_kind(tree, "Job") if j["metadata"]["namespace"] == "rhoai-model-registries"]
+
+    [same] = job_names(text, "a")
+    assert job_names(text, "b") == [same] and re.fullmatch(r"register-models-[0-9a-f]{8}", same)
+    [changed] = job_names(text.replace("maxModelLen: 8192", "maxModelLen: 4096"), "c")
+    gpt = text[text.index("  - name: gpt-oss-20b"):text.index("  - name: granite-8b-agent")]
+    stories = text.index("# The demo's stories")
+    [added] = job_names(text[:stories] + gpt.replace("name: gpt-oss-20b", "name: gpt-oss-20b-b") + text[stories:], "d")
+    assert len({same, changed, added}) == 3
 
 
 def test_upload_jobs_run_restricted_with_deadline_and_retries(default_tree: Tree) -> None:
@@ -235,19 +291,61 @@ def test_upload_jobs_run_restricted_with_deadline_and_retries(default_tree: Tree
             assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
+# Live lessons: a CPU flavor in its own resource group; node labels nodes really carry; no default queue.
 def test_kueue_objects(default_tree: Tree) -> None:
     [queue] = of_kind(default_tree, "ClusterQueue")
-    [group] = queue["spec"]["resourceGroups"]
+    cpu_group, gpu_group = queue["spec"]["resourceGroups"]
     assert queue["apiVersion"] == "kueue.x-k8s.io/v1beta1"
-    assert [f["name"] for f in group["flavors"]] == ["nvidia-l4-1gpu", "nvidia-l4-4gpu"]
-    assert group["flavors"][1]["resources"] == [
-        {"name": "nvidia.com/gpu", "nominalQuota": "4"}, {"name": "cpu", "nominalQuota": "48"},
-        {"name": "memory", "nominalQuota": "192Gi"}]
+    assert cpu_group == {"coveredResources": ["cpu", "memory"], "flavors": [{"name": "default-flavor", "resources": [
+        {"name": "cpu", "nominalQuota": "64"}, {"name": "memory", "nominalQuota": "256Gi"}]}]}
+    assert gpu_group["coveredResources"] == ["nvidia.com/gpu"]
+    assert [(f["name"], f["resources"]) for f in gpu_group["flavors"]] == [
+        ("nvidia-l4-1gpu", [{"name": "nvidia.com/gpu", "nominalQuota": "1"}]),
+        ("nvidia-l4-4gpu", [{"name": "nvidia.com/gpu", "nominalQuota": "4"}])]
     flavors = {f["metadata"]["name"]: f["spec"] for f in of_kind(default_tree, "ResourceFlavor")}
-    assert flavors["nvidia-l4-1gpu"]["nodeLabels"] == {"node.kubernetes.io/instance-type": "g6.4xlarge",
-                                                       "node-role.kubernetes.io/gpu": ""}
+    assert flavors["default-flavor"] == {}
+    assert flavors["nvidia-l4-1gpu"]["nodeLabels"] == {"node.kubernetes.io/instance-type": "g6.4xlarge"}
     [local] = of_kind(default_tree, "LocalQueue")
     assert local["metadata"]["namespace"] == "private-ai" and local["spec"] == {"clusterQueue": "rhoai-main-queue"}
+    assert "kueue.x-k8s.io/default-queue" not in local["metadata"]["annotations"]
+    for doc in [queue, local, *of_kind(default_tree, "ResourceFlavor")]:
+        assert doc["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "SkipDryRunOnMissingResource=true"
+
+
+def test_bootstrap_ships_the_health_check_and_least_privilege(default_tree: Tree) -> None:
+    [argocd] = of_kind(default_tree, "ArgoCD")
+    assert argocd["metadata"] == {"name": "openshift-gitops", "namespace": "openshift-gitops"}
+    [check] = argocd["spec"]["resourceHealthChecks"]
+    assert (check["group"], check["kind"]) == ("serving.kserve.io", "InferenceService") and "Suspended" in check["check"]
+    [role] = of_kind(default_tree, "ClusterRole")
+    assert role["rules"] == [{"apiGroups": ["kueue.x-k8s.io"], "resources": ["clusterqueues", "resourceflavors"],
+                              "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
+    [binding] = of_kind(default_tree, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "openshift-gitops-argocd-application-controller",
+                                    "namespace": "openshift-gitops"}]
+
+
+def test_priority_classes_widen_the_controller_role_exactly() -> None:
+    [role] = of_kind(render_named("tiers"), "ClusterRole")
+    assert role["rules"][0]["resources"] == ["clusterqueues", "resourceflavors", "workloadpriorityclasses"]
+
+
+def test_live_toggle_makes_argo_cd_ignore_exactly_the_stop_annotation(tmp_path: Path) -> None:
+    from conftest import load_text
+
+    default_app = next(a for a in of_kind(render_named("default"), "Application") if a["metadata"]["name"] == "step-05-llm-on-vllm")
+    assert "ignoreDifferences" not in default_app["spec"]
+    assert "RespectIgnoreDifferences=true" not in default_app["spec"]["syncPolicy"]["syncOptions"]
+    text = DEMO.read_text(encoding="utf-8").replace("  destinationServer: https://kubernetes.default.svc\n",
+                                                     "  destinationServer: https://kubernetes.default.svc\n  liveToggle: true\n")
+    tree = load_text(tmp_path, text).tree
+    app = next(a for a in of_kind(tree, "Application") if a["metadata"]["name"] == "step-05-llm-on-vllm")
+    assert app["spec"]["ignoreDifferences"] == [{"group": "serving.kserve.io", "kind": "InferenceService",
+                                                 "jsonPointers": ["/metadata/annotations/serving.kserve.io~1stop"]}]
+    assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    root = next(a for a in of_kind(tree, "Application") if a["metadata"]["name"] == "app-of-apps")
+    assert "ignoreDifferences" not in root["spec"]
 
 
 def test_argocd_application(default_tree: Tree) -> None:

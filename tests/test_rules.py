@@ -25,11 +25,12 @@ NEAR_MISSES = {
     # rule function -> a portfolio that comes as close as possible without breaking the rule
     "unique_model_names": _with_second("tiny-2"),
     "unique_flavor_names": replace_once(MINIMAL_TEXT, "models:\n", "  - name: gpu-small-2\n    instanceType: g5.2xlarge\n"
-                                        "    gpusPerNode: 1\n    quota: {gpus: 1, cpu: \"4\", memory: 16Gi}\nmodels:\n"),
+                                        "    gpusPerNode: 1\n    cpuPerNode: \"4\"\n    memoryPerNode: 16Gi\n    quota: {gpus: 1}\nmodels:\n"),
     "pinned_flavor_exists": MINIMAL_TEXT + "    flavor: gpu-small\n",
     "priority_class_exists": replace_once(MINIMAL_TEXT, "flavors:\n", "kueue:\n  priorityClasses:\n    - {name: urgent, value: 5}\n"
                                           "flavors:\n") + "    priority: urgent\n",
     "gpus_fit_a_node": MINIMAL_TEXT,
+    "quota_fits_the_nodes": MINIMAL_TEXT,  # a quota of 1 GPU on one 1-GPU node
     "storage_is_possible": replace_once(MINIMAL_TEXT, "    sizeGB: 2", "    sizeGB: 19.9"),
     "shared_weights_agree": _with_second("tiny-2", base=MINIMAL_TEXT.replace(*HF_WEIGHTS),
                                          model=SECOND_MODEL.replace(*HF_WEIGHTS)),
@@ -71,17 +72,30 @@ def test_model_at_the_oci_limit_goes_to_s3_when_it_can(tmp_path: Path) -> None:
     assert storage_uri(portfolio.models[0], portfolio) == "s3://models/tiny-model/"
 
 
-def test_quota_error_names_flavor_and_resource(tmp_path: Path) -> None:
+def test_an_active_model_over_quota_is_a_warning_naming_flavor_and_resource(tmp_path: Path) -> None:
+    """Switching a model on while the quota is full is how it joins the queue: a warning, never an error."""
     text = _with_second("tiny-2").replace("state: queued", "state: active")
-    [problem] = problems_in(tmp_path, text)
-    assert problem.rule == "PF005"
-    assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in problem.message
+    [warning] = load_text(tmp_path, text).warnings
+    assert (warning.rule, warning.severity, warning.path) == ("PF005", "warning", "models[1].state")
+    assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in warning.message
 
 
-def test_quota_counts_memory_as_well_as_gpus(tmp_path: Path) -> None:
-    text = replace_once(MINIMAL_TEXT, 'quota: {gpus: 1, cpu: "4", memory: 16Gi}', 'quota: {gpus: 1, cpu: "4", memory: 8Gi}')
-    [problem] = problems_in(tmp_path, text)
-    assert "memory in gpu-small: 0Gi used of 8Gi, needs 16Gi" in problem.message
+def test_quota_counts_memory_in_the_cpu_flavor(tmp_path: Path) -> None:
+    text = replace_once(MINIMAL_TEXT, "flavors:\n", 'kueue:\n  cpuFlavor:\n    quota: {cpu: "4", memory: 8Gi}\nflavors:\n')
+    [warning] = load_text(tmp_path, text).warnings
+    assert "memory in default-flavor: 0Gi used of 8Gi, needs 16Gi" in warning.message
+
+
+def test_the_cpu_flavor_quota_defaults_to_what_the_gpu_nodes_hold(tmp_path: Path) -> None:
+    from generator.model.derive import cpu_quota
+
+    two_nodes = replace_once(MINIMAL_TEXT, "    quota: {gpus: 1}", "    nodes: 2\n    quota: {gpus: 2}")
+    assert cpu_quota(load_text(tmp_path, two_nodes).portfolio) == ("8", "32Gi")
+
+
+def test_a_flavor_named_like_the_cpu_flavor_is_refused(tmp_path: Path) -> None:
+    [problem] = problems_in(tmp_path, replace_once(MINIMAL_TEXT, "  - name: gpu-small", "  - name: default-flavor"))
+    assert (problem.rule, problem.path) == ("PF002", "flavors[0].name")
 
 
 def test_default_portfolio_baseline_uses_all_five_gpus() -> None:

@@ -15,6 +15,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from conftest import (
+    DEMO,
     PORTFOLIOS,
     load_named,  # noqa: E402  (kept apart: fixture helpers)
     load_text,
@@ -28,14 +29,16 @@ from generator.runbook.formats import to_markdown, to_notebook, to_shell
 from generator.runbook.model import Section
 
 ALLOWED = {
-    "oc": {"get", "describe", "apply", "create", "delete", "scale", "wait", "logs", "label", "annotate", "rollout",
+    "oc": {"get", "describe", "apply", "create", "delete", "scale", "wait", "logs", "label", "annotate", "patch", "auth",
            "port-forward"},
     "kubectl": {"kustomize"},
     "python": {"-m"},
-    "curl": None, "aws": {"s3"}, "kill": None, "export": None,
+    "git": {"rev-parse", "add", "commit", "push", "revert"},
+    "curl": None, "aws": {"s3"}, "kill": None, "export": None, "test": None, "grep": None, "base64": None, "echo": None,
 }
 VALUE_FLAGS = {"-n", "-o", "-l", "-f", "-k", "-H", "-d", "--field-selector"}
-TYPES = {"inferenceservice": "InferenceService", "deployment": "Deployment", "job": "Job", "pvc": "PersistentVolumeClaim",
+TYPES = {"kueue": None, "argocd": None,
+         "inferenceservice": "InferenceService", "deployment": "Deployment", "job": "Job", "pvc": "PersistentVolumeClaim",
          "secret": "Secret", "servingruntime": "ServingRuntime", "application": "Application", "clusterqueue": "ClusterQueue",
          "localqueue": "LocalQueue", "resourceflavor": "ResourceFlavor", "namespace": "Namespace", "machineset": None,
          "nodes": None, "workloads": None, "pods": None, "events": None, "crd": None, "svc": "Service"}
@@ -58,19 +61,39 @@ def command_lines(sections: list[Section]) -> list[str]:
     return lines
 
 
+def _closing(line: str, index: int) -> int:
+    """Index of the ')' that closes a command substitution opened before `index`; single quotes hide parentheses."""
+    depth, quoted = 1, False
+    for position in range(index, len(line)):
+        char = line[position]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return position
+    raise AssertionError(f"unbalanced $( in {line!r}")
+
+
 def simple_commands(line: str) -> list[list[str]]:
-    assignment = re.match(r"^[A-Z_][A-Z0-9_]*=\$\((.*)\)$", line)
+    """The simple commands of a line, those inside $(...) too (each checked on its own)."""
+    inner: list[list[str]] = []
+    while (start := line.find("$(")) != -1:
+        end = _closing(line, start + 2)
+        inner += simple_commands(line[start + 2:end])
+        line = line[:start] + "SUBSTITUTED" + line[end + 1:]
+    assignment = re.match(r"^[A-Z_][A-Z0-9_]*=(\S*)$", line)
     if assignment:
-        return simple_commands(assignment.group(1))
-    if re.match(r"^[A-Z_][A-Z0-9_]*=\S*$", line):
-        return []
+        return inner
     out: list[list[str]] = [[]]
     for token in shlex.split(line):
         if token in ("|", "&&", "||", ";", "&"):
             out.append([])
         elif not token.startswith(">"):
             out[-1].append(token)
-    return [[t for t in cmd if not re.match(r"^[A-Z_]+=", t)] for cmd in out if cmd]
+    return inner + [[t for t in cmd if not re.match(r"^[A-Z_]+=", t)] for cmd in out if cmd]
 
 
 def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
@@ -88,7 +111,7 @@ def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
             secrets |= set(re.findall(r'"secretKeyRef": \{"name": "([^"]+)"', text))
             secrets |= set(re.findall(r'"storage": \{"key": "([^"]+)"', text))
     names["Deployment"] = {f"{n}-predictor" for n in names["InferenceService"]}
-    names["Secret"] = secrets
+    names["Secret"] = secrets | {"storage-config"}  # made by odh-model-controller from the data connections
     names["Namespace"] = namespaces
     names["Service"] = {portfolio.storage.s3.endpoint.split("//")[1].split(".")[0]}
     return names
@@ -198,25 +221,36 @@ def test_runbook_covers_every_operational_step_of_the_seed() -> None:
     text = "\n".join(command_lines(sections))
     for needed in [
         "oc scale machineset \"$MACHINESET_NVIDIA_L4_4GPU\" -n openshift-machine-api --replicas=1",
+        "oc get nodes -l node.kubernetes.io/instance-type=g6.12xlarge",
+        "oc label namespace private-ai kueue.openshift.io/managed=true --overwrite",
+        "oc get kueue cluster -o 'jsonpath={.spec.config.integrations.frameworks}'",
+        "oc label secret minio-connection -n private-ai opendatahub.io/managed=true opendatahub.io/dashboard=true --overwrite",
+        "oc annotate secret minio-connection -n private-ai opendatahub.io/connection-type=s3 --overwrite",
+        "oc get secret storage-config -n private-ai -o 'jsonpath={.data.minio-connection}'",
+        "oc auth can-i create clusterqueues.kueue.x-k8s.io --as "
+        "system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller",
         "oc create secret generic hf-token -n minio-storage",
         "kubectl kustomize gitops/step-05-llm-on-vllm/base | oc apply --dry-run=server -f -",
         "oc apply -k gitops/argocd/bootstrap",
-        "oc logs -f job/upload-mistral-small-24b -n minio-storage",
+        "oc logs -f job/upload-mistral-small-24b-",
         "oc wait --for=condition=Ready inferenceservice/mistral-3-bf16 -n private-ai --timeout=45m",
         "oc get workloads -n private-ai",
         "/v1/chat/completions",
-        "oc get deployment mistral-3-bf16-predictor -n private-ai -o jsonpath='{.spec.strategy.type}'",
+        "oc get deployment mistral-3-bf16-predictor -n private-ai -o 'jsonpath={.spec.strategy.type}'",
         "oc delete inferenceservice mistral-3-bf16 mistral-3-int4 devstral-2 gpt-oss-20b granite-8b-agent -n private-ai",
         "aws s3 rm s3://models/mistral-small-24b/ --recursive",
     ]:
         assert needed in text, needed
-    assert "scale inferenceservice" not in text and "scale isvc" not in text
+    # Models are switched on and off through the InferenceService (Git or its stop annotation), never by scaling.
+    assert not re.search(r"oc scale (?!machineset)", text)
+    assert "rollout restart" not in text
 
 
-def test_cleanup_scales_deployments_and_removes_each_uploaded_prefix() -> None:
+def test_cleanup_deletes_without_scaling_and_removes_each_uploaded_prefix() -> None:
     [cleanup] = [s for s in sections_for("default")[0] if s.key == "cleanup"]
     lines = command_lines([cleanup])
-    assert sum("--replicas=0" in line for line in lines) == 5
+    assert not any("--replicas" in line or "oc scale" in line for line in lines)
+    assert lines[0].startswith("oc delete application app-of-apps")  # Argo CD first, or it re-creates what is deleted
     assert sorted(re.findall(r"s3://models/(\S+)/ ", "\n".join(lines))) == [
         "gpt-oss-20b", "granite-3.1-8b-instruct-fp8", "mistral-small-24b"]
 
@@ -267,21 +301,24 @@ def test_renaming_a_model_changes_every_command_that_names_it(tmp_path: Path) ->
     old = [line for line in before if re.search(r"\blarge-twin\b", line)]
     assert len(old) >= 5
     assert not any(re.search(r"\blarge-twin\b", line) for line in after)
-    assert [re.sub(r"\blarge-twin\b", "large-sibling", line).replace("LARGE_TWIN", "LARGE_SIBLING") for line in before] == after
+    def unhashed(lines: list[str]) -> list[str]:  # the registration Job's name carries a hash of the model list
+        return [re.sub(r"register-models-[0-9a-f]{8}", "register-models-HASH", line) for line in lines]
+
+    assert unhashed([re.sub(r"\blarge-twin\b", "large-sibling", line).replace("LARGE_TWIN", "LARGE_SIBLING")
+                     for line in before]) == unhashed(after)
 
 
 def test_runbook_cli_sections_and_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import ROOT
     from generator.cli import main
 
-    assert main(["runbook", "cleanup", "--root", str(ROOT)]) == 0
+    assert main(["runbook", "cleanup", "--portfolio", str(DEMO)]) == 0
     out = capsys.readouterr().out
     assert out.count("## ") == 1 and "## Cleanup" in out
-    assert main(["runbook", "scenario", "efficiency", "--root", str(ROOT)]) == 0
+    assert main(["runbook", "scenario", "efficiency", "--portfolio", str(DEMO)]) == 0
     assert "## Scenario: efficiency" in capsys.readouterr().out
-    assert main(["runbook", "--format", "sh", "--root", str(ROOT), "-o", str(tmp_path / "r.sh")]) == 0
+    assert main(["runbook", "--format", "sh", "--portfolio", str(DEMO), "-o", str(tmp_path / "r.sh")]) == 0
     assert (tmp_path / "r.sh").read_text().startswith("#!/usr/bin/env bash\n")
-    assert main(["runbook", "nonsense", "--root", str(ROOT)]) == 2
+    assert main(["runbook", "nonsense", "--portfolio", str(DEMO)]) == 2
     assert all(s in SECTIONS for s in ("prerequisites", "deploy", "verify", "smoke-test", "troubleshoot", "cleanup"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, load_named, render_named
+from conftest import DEMO, ROOT, load_named, render_named
 from generator.admission.plan import Cluster, plan
 from generator.admission.scenarios import run_all
 from generator.cli import main
@@ -84,7 +85,7 @@ def test_rolling_update_with_room_elsewhere_completes(default) -> None:
 
 def _false_expectation(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "gitops", tmp_path / "gitops")
-    text = (ROOT / "portfolio.yaml").read_text()
+    text = DEMO.read_text()
     old = "          devstral-2: pending\n          mistral-3-bf16: {state: admitted, flavor: nvidia-l4-4gpu}\n"
     assert text.count(old) == 1
     (tmp_path / "portfolio.yaml").write_text(text.replace(old, old.replace("devstral-2: pending", "devstral-2: admitted")))
@@ -111,10 +112,10 @@ def test_build_and_validate_run_the_scenarios(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_plan_cli_text_and_json() -> None:
-    text = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "devstral-2"], capture_output=True,
+    text = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "devstral-2", "--portfolio", str(DEMO)], capture_output=True,
                           text=True, cwd=ROOT, check=True).stdout
     assert "devstral-2           4  pending" in text and "GPUs admitted: 5 of 5 (asked for: 9)" in text
-    data = json.loads(subprocess.run([sys.executable, "-m", "generator", "plan", "--format", "json"], capture_output=True,
+    data = json.loads(subprocess.run([sys.executable, "-m", "generator", "plan", "--format", "json", "--portfolio", str(DEMO)], capture_output=True,
                                      text=True, cwd=ROOT, check=True).stdout)
     gpu = [q for q in data["quota"] if q["resource"] == "nvidia.com/gpu"]
     assert gpu == [{"flavor": "nvidia-l4-1gpu", "resource": "nvidia.com/gpu", "used": "1", "nominal": "1"},
@@ -122,24 +123,27 @@ def test_plan_cli_text_and_json() -> None:
 
 
 def test_plan_rejects_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--root", str(ROOT), "--enable", "llama-9000"]) == 2
+    assert main(["plan", "--portfolio", str(DEMO), "--enable", "llama-9000"]) == 2
     assert "unknown model 'llama-9000'" in capsys.readouterr().err
 
 
 def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["runbook", "resource-handover", "--root", str(ROOT)]) == 0
+    assert main(["runbook", "resource-handover", "--portfolio", str(DEMO)]) == 0
     markdown = capsys.readouterr().out
-    assert "oc scale deployment devstral-2-predictor -n private-ai --replicas=1" in markdown
+    assert "python -m generator set-state devstral-2=active" in markdown
+    assert "git commit -m 'scenario resource-handover, step 1: Enable Devstral-2 while the 4-GPU node is busy'" in markdown
+    assert 'git revert --no-edit "$SCENARIO_START"..HEAD' in markdown
+    assert "oc scale" not in markdown
     assert "devstral-2: pending (nvidia.com/gpu in nvidia-l4-4gpu: 4 used of 4, needs 4" in markdown
     assert "## Scenario: efficiency" not in markdown
     target = tmp_path / "runbook.ipynb"
-    assert main(["runbook", "--format", "notebook", "--root", str(ROOT), "-o", str(target)]) == 0
+    assert main(["runbook", "--format", "notebook", "--portfolio", str(DEMO), "-o", str(target)]) == 0
     notebook = nbformat.read(target, as_version=4)
     nbformat.validate(notebook)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    assert "\noc scale deployment mistral-3-bf16-predictor -n private-ai --replicas=0\n" in code
+    assert "\npython -m generator set-state mistral-3-bf16=queued\n" in code
     assert all(c.source.startswith("%%bash\nset -euo pipefail\n") for c in notebook.cells if c.cell_type == "code")
-    assert main(["runbook", "no-such-scenario", "--root", str(ROOT)]) == 2
+    assert main(["runbook", "no-such-scenario", "--portfolio", str(DEMO)]) == 2
 
 
 def test_priority_classes_are_rendered_and_decide_preemption() -> None:
@@ -163,8 +167,58 @@ def test_default_scenarios_also_hold_under_the_older_union_selector_rule(default
     portfolio, tree = default
     pinned = json.loads(json.dumps(tree))
     service = pinned["gitops/step-05-llm-on-vllm/base/inference/granite-8b-agent.yaml"][0]
-    service["spec"]["predictor"]["nodeSelector"] = {"node-role.kubernetes.io/gpu": ""}
-    # A key both flavors label with the same value: neither rule excludes a flavor.
+    service["spec"]["predictor"]["nodeSelector"] = {"nvidia.com/gpu.present": "true"}
+    # A key no flavor labels (every GPU node carries it): neither rule excludes a flavor.
     for rule in ("current", "union"):
         state = plan(portfolio, pinned, disable=["mistral-3-bf16"], enable=["granite-8b-agent"], selector_rule=rule)
         assert state.model("granite-8b-agent").flavor == "nvidia-l4-4gpu"
+
+
+def test_a_cpu_only_pod_of_the_namespace_never_gets_a_gpu_flavor(default) -> None:
+    """Live lesson: with GPU flavors only, Kueue gives CPU-only pods a GPU flavor and pins them to GPU nodes."""
+    from decimal import Decimal
+
+    from generator.admission.kueue import Workload, simulate
+    from generator.admission.plan import kueue_objects
+
+    objects = kueue_objects(default[1])
+    workbench = Workload(name="workbench", cluster_queue="rhoai-main-queue",
+                         requests={"cpu": Decimal(2), "memory": Decimal(8 << 30)})
+    result = simulate(flavors=objects.flavors, cluster_queues=objects.cluster_queues, workloads=[workbench])
+    assert result.outcomes["workbench"].flavors == {"cpu": "default-flavor", "memory": "default-flavor"}
+    # The original's single group covering GPUs, cpu and memory with GPU flavors only: a GPU flavor, a GPU node.
+    [queue] = json.loads(json.dumps(objects.cluster_queues))
+    queue["spec"]["resourceGroups"] = [{"coveredResources": ["nvidia.com/gpu", "cpu", "memory"], "flavors": [
+        {"name": "nvidia-l4-1gpu", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": "1"},
+                                                 {"name": "cpu", "nominalQuota": "16"}, {"name": "memory", "nominalQuota": "64Gi"}]}]}]
+    gpu_node = simulate(flavors=objects.flavors, cluster_queues=[queue], workloads=[workbench])
+    assert gpu_node.outcomes["workbench"].flavors == {"cpu": "nvidia-l4-1gpu", "memory": "nvidia-l4-1gpu"}
+
+
+def test_doubling_a_quota_without_nodes_warns_and_plan_says_no_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Kueue admits by quota; the scheduler then needs a node."""
+    text = DEMO.read_text(encoding="utf-8")
+    doubled = text.replace("    quota: {gpus: 4}", "    quota: {gpus: 8}")
+    assert doubled != text
+    (tmp_path / "portfolio.yaml").write_text(doubled, encoding="utf-8")
+    line = next(i for i, row in enumerate(doubled.splitlines(), start=1) if row == "    quota: {gpus: 8}")
+    assert main(["plan", "--portfolio", str(tmp_path / "portfolio.yaml"), "--enable", "devstral-2"]) == 0
+    captured = capsys.readouterr()
+    assert ("devstral-2           4  unschedulable  nvidia-l4-4gpu  admitted by Kueue, unschedulable: no node of "
+            "nvidia-l4-4gpu has 4 free nvidia.com/gpu") in captured.out
+    assert (f"portfolio.yaml:{line}:19: warning [PF014] flavors[1].quota.gpus: a quota of 8 GPUs is more than the "
+            "flavor's nodes hold (1 x 4 = 4)") in captured.err
+    # A second node makes room: the same request runs.
+    two_nodes = doubled.replace("    nodes: 1\n    quota: {gpus: 8}", "    nodes: 2\n    quota: {gpus: 8}")
+    (tmp_path / "portfolio.yaml").write_text(two_nodes, encoding="utf-8")
+    assert main(["plan", "--portfolio", str(tmp_path / "portfolio.yaml"), "--enable", "devstral-2"]) == 0
+    assert re.search(r"\ndevstral-2 +4 +admitted +nvidia-l4-4gpu\n", capsys.readouterr().out)
+
+
+def test_placed_pods_stay_on_their_node_and_a_freed_node_takes_the_waiting_one(default) -> None:
+    portfolio, tree = default
+    cluster = Cluster(portfolio, tree)
+    assert cluster.snapshot().model("mistral-3-bf16").node == "nvidia-l4-4gpu-1"
+    after = cluster.apply(disable=["mistral-3-int4"], enable=["granite-8b-agent"])
+    assert after.model("granite-8b-agent").node == "nvidia-l4-1gpu-1"
+    assert after.model("mistral-3-bf16").node == "nvidia-l4-4gpu-1"

@@ -7,8 +7,8 @@ import json
 import jsonschema
 import yaml
 
-from conftest import ROOT
-from generator.model.portfolio import json_schema
+from conftest import DEMO, ROOT
+from generator.model.schema import json_schema
 
 
 def _properties(schema):
@@ -30,17 +30,17 @@ def test_committed_schema_is_current() -> None:
 
 
 def test_portfolio_names_the_schema_for_editors() -> None:
-    first = (ROOT / "portfolio.yaml").read_text(encoding="utf-8").splitlines()[0]
+    first = DEMO.read_text(encoding="utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=schemas/portfolio.schema.json"
 
 
 def test_the_bundled_portfolio_satisfies_the_schema() -> None:
-    data = yaml.safe_load((ROOT / "portfolio.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(json_schema()).validate(data)
 
 
 def test_the_schema_rejects_an_unknown_key() -> None:
-    data = yaml.safe_load((ROOT / "portfolio.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     data["models"][0]["gpuz"] = 4
     errors = list(jsonschema.Draft202012Validator(json_schema()).iter_errors(data))
     assert any("'gpuz' was unexpected" in e.message for e in errors)

@@ -19,7 +19,7 @@ def test_every_core_document_is_valid(name: str) -> None:
 
 def test_default_tree_checks_every_core_document() -> None:
     # 4 Jobs, 3 PVCs, 2 ConfigMaps
-    assert validate_tree(render_named("default")).core_checked == 9
+    assert validate_tree(render_named("default")).core_checked == 11
 
 
 def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
@@ -33,7 +33,7 @@ def test_a_misspelled_field_in_a_core_document_is_caught() -> None:
     assert "imagePullPolicyy" in message
 
 
-from conftest import DEFAULT_PORTFOLIO, ROOT, line_of, load_named  # noqa: E402
+from conftest import DEMO, ROOT, line_of, load_named  # noqa: E402
 from generator.checks.crds import CrdCatalog  # noqa: E402
 
 MINI_CRDS = ROOT / "tests" / "fixtures" / "crds" / "mini"
@@ -59,7 +59,7 @@ def test_misspelled_field_in_an_inference_service_names_file_document_field_and_
     lines = serialize(tree)[ISVC].splitlines()
     assert (problem.line, problem.column) == (lines.index("      storageUrl: s3://models/granite-3.1-8b-instruct-fp8/") + 1, 7)
     assert problem.message.startswith("InferenceService/private-ai/granite-8b-agent: Additional properties")
-    weights = line_of(DEFAULT_PORTFOLIO, "    weights:", after="  - name: granite-8b-agent")
+    weights = line_of(DEMO, "    weights:", after="  - name: granite-8b-agent")
     assert problem.origin == f"portfolio.yaml:{weights}:5 models[4].weights"
 
 
@@ -67,9 +67,9 @@ def test_wrong_enum_value_in_the_cluster_queue() -> None:
     tree = copy.deepcopy(render_named("default"))
     tree[QUEUE][0]["spec"]["queueingStrategy"] = "FIFO"
     [problem] = _validate(tree, allow_missing=True).diagnostics
-    assert (problem.file, problem.path, problem.line) == (QUEUE, "spec.queueingStrategy", 12)
+    assert (problem.file, problem.path, problem.line) == (QUEUE, "spec.queueingStrategy", 13)
     assert "'FIFO' is not one of ['StrictFIFO', 'BestEffortFIFO']" in problem.message
-    assert problem.origin == f"portfolio.yaml:{line_of(DEFAULT_PORTFOLIO, 'kueue:')}:1 kueue"
+    assert problem.origin == f"portfolio.yaml:{line_of(DEMO, 'kueue:')}:1 kueue"
 
 
 def test_missing_required_field() -> None:
@@ -84,8 +84,9 @@ def test_custom_resource_without_schema_is_an_error_unless_allowed() -> None:
     strict = _validate(tree)
     missing = sorted({d.message.split(":")[0] for d in strict.diagnostics if d.rule == "CRD001"})
     assert missing == ["Application/openshift-gitops/app-of-apps",
-                       "Application/openshift-gitops/step-05-llm-on-vllm", "ResourceFlavor/nvidia-l4-1gpu",
+                       "Application/openshift-gitops/step-05-llm-on-vllm", "ArgoCD/openshift-gitops/openshift-gitops",
+                       "ResourceFlavor/default-flavor", "ResourceFlavor/nvidia-l4-1gpu",
                        "ResourceFlavor/nvidia-l4-4gpu", "ServingRuntime/private-ai/vllm-runtime"]
     allowed = _validate(tree, allow_missing=True)
     assert allowed.diagnostics == []
-    assert (allowed.core_checked, allowed.custom_checked, len(allowed.skipped)) == (9, 7, 5)
+    assert (allowed.core_checked, allowed.custom_checked, len(allowed.skipped)) == (11, 7, 7)

@@ -9,13 +9,18 @@ from generator.model.portfolio import Portfolio
 
 
 def baseline_problems(portfolio: Portfolio, baseline: Snapshot) -> list[Problem]:
-    """PF005: an active model that Kueue does not admit at baseline."""
+    """PF005: an active model that will not run at baseline: Kueue keeps it waiting for quota, or no node holds it.
+
+    A warning, not an error: switching a model on while the quota is full is how a model joins the queue (it
+    runs when another stops); the InferenceService stays not Ready until then.
+    """
     problems = []
     for index, model in enumerate(portfolio.models):
         state = baseline.model(model.name)
         if model.state == "active" and state.state != "admitted":
             problems.append(Problem(("models", index, "state"), "PF005",
-                                    f"active model is not admitted by Kueue: {state.reason}; make it queued or raise the quota"))
+                                    f"active model will not run at baseline ({state.state}): {state.reason}; it waits "
+                                    "until another model stops, or make it queued, or raise the quota", severity="warning"))
     return problems
 
 

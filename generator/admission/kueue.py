@@ -32,7 +32,7 @@ def quantity(value: Any) -> Decimal:
     return Decimal(value) if isinstance(value, int) else parse_quantity(str(value))
 
 
-def _show(amount: Decimal, resource: str) -> str:
+def show_amount(amount: Decimal, resource: str) -> str:
     if resource == "memory":
         return f"{(amount / (1 << 30)).normalize():f}Gi"
     return f"{amount.normalize():f}"
@@ -180,7 +180,7 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, Decimal]:
     return add(result, {k: quantity(v) for k, v in (pod_spec.get("overhead") or {}).items()})
 
 
-def _tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
+def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
     for tol in tolerations:
         operator = tol.get("operator", "Equal")
         key_ok = tol.get("key", "") in ("", taint.get("key")) if operator == "Exists" else tol.get("key") == taint.get("key")
@@ -231,7 +231,7 @@ class Simulator:
         if flavor is None:
             return f"flavor {flavor_name} has no ResourceFlavor"
         for taint in flavor.node_taints:
-            if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates([*w.tolerations, *flavor.tolerations], taint):
+            if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates([*w.tolerations, *flavor.tolerations], taint):
                 return f"{flavor_name}: untolerated taint {taint.get('key')}={taint.get('value', '')}:{taint.get('effect')}"
         if self.selector_rule == "union":
             keys = {k for name in group.flavors if name in self.flavors for k in self.flavors[name].node_labels}
@@ -279,8 +279,8 @@ class Simulator:
             if need > ceiling:
                 possible = False
             if need > now and reason is None:
-                reason = (f"{res} in {flavor}: {_show(used, res)} used of "
-                          f"{_show(queue.quotas[key].nominal, res)}, needs {_show(need, res)}")
+                reason = (f"{res} in {flavor}: {show_amount(used, res)} used of "
+                          f"{show_amount(queue.quotas[key].nominal, res)}, needs {show_amount(need, res)}")
             if used + need > queue.quotas[key].nominal:
                 borrow = True
         return reason is None, borrow, reason, possible
@@ -339,6 +339,7 @@ class Simulator:
             return NO_FIT, {}, [], f"{', '.join(sorted(uncovered))} is not covered by ClusterQueue {queue.name}", False
         assignment: dict[str, str] = {}
         victims: list[Workload] = []
+        failures: list[str] = []
         overall, borrows = FIT, False
         for group in queue.groups:
             resources = [r for r in group.covered if r in requested]  # the queue's order: stable messages
@@ -370,13 +371,16 @@ class Simulator:
                         break
                 if best is None or option[:2] > best[:2]:
                     best = option
-            if best is None:
-                return NO_FIT, {}, [], "; ".join(reasons + rejections) or "no flavor", False
+            if best is None:  # Kueue reports every group that does not fit, so go on collecting
+                failures.append("; ".join(reasons + rejections) or "no flavor")
+                continue
             rank, borrow_rank, flavor, chosen = best
             overall = min(overall, rank)
             borrows = borrows or borrow_rank < 0
             victims += chosen
             assignment.update({r: flavor for r in resources})
+        if failures:
+            return NO_FIT, {}, [], "; ".join(failures), False
         return overall, assignment, victims, "", borrows
 
     def _charge(self, w: Workload, usage: dict[str, Usage]) -> None:

@@ -2,7 +2,8 @@
 
 `Cluster` holds the model pods the way the cluster would: it starts at the baseline (active
 models), then takes steps (enable, disable, update) and re-runs the Kueue simulator after each,
-keeping the flavors of pods that are already running.
+keeping the flavors of pods that are already running; then the scheduler's part: each admitted pod
+needs a node of its flavor with room (`generator.admission.nodes`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from generator.admission.kueue import Result, SelectorRule, Workload, pod_requests, simulate
+from generator.admission.kueue import Result, SelectorRule, Workload, pod_requests, quantity, simulate
+from generator.admission.nodes import NodePool, Nodes
+from generator.model.derive import GPU_PRESENT_LABEL, INSTANCE_TYPE_LABEL
 from generator.model.portfolio import Portfolio
 from generator.render.common import Tree
 
@@ -69,13 +72,29 @@ def strategy_of(service: dict[str, Any]) -> str:
     return ((service["spec"]["predictor"].get("deploymentStrategy") or {}).get("type")) or "RollingUpdate"
 
 
+def node_pools(portfolio: Portfolio, objects: KueueObjects) -> list[NodePool]:
+    """The GPU nodes of each flavor, labelled as its ResourceFlavor selects them and tainted as the portfolio says."""
+    labels = {f["metadata"]["name"]: dict((f.get("spec") or {}).get("nodeLabels") or {}) for f in objects.flavors}
+    taint = portfolio.cluster.gpu_taint
+    return [NodePool(
+        # What a GPU node carries: its instance type (cloud provider), GPU feature discovery's label, and the labels
+        # its flavor selects (KUEUE003 warns about labels that never reach a node).
+        flavor=f.name, count=f.nodes,
+        labels={INSTANCE_TYPE_LABEL: f.instance_type, GPU_PRESENT_LABEL: "true", **labels.get(f.name, {})},
+        taints=({"key": taint.key, "value": taint.value, "effect": taint.effect},),
+        allocatable={portfolio.cluster.gpu_resource: Decimal(f.gpus_per_node), "cpu": quantity(f.cpu_per_node),
+                     "memory": quantity(f.memory_per_node)},
+    ) for f in portfolio.flavors]
+
+
 @dataclass
 class ModelState:
     name: str
     gpus: int
-    state: str  # admitted | pending | preempted | off
+    state: str  # admitted | unschedulable | pending | preempted | off
     flavor: str | None = None
     reason: str = ""
+    node: str | None = None
 
 
 @dataclass
@@ -99,16 +118,19 @@ class Snapshot:
 class Cluster:
     """The model pods of a portfolio and their admission, step by step."""
 
-    def __init__(self, portfolio: Portfolio, tree: Tree, *, selector_rule: SelectorRule = "current") -> None:
+    def __init__(self, portfolio: Portfolio, tree: Tree, *, selector_rule: SelectorRule = "current",
+                 start: Sequence[str] | None = None) -> None:
         self.portfolio = portfolio
         self.selector_rule = selector_rule
         self.objects = kueue_objects(tree)
         self.gpu = portfolio.cluster.gpu_resource
         self.pods: dict[str, Workload] = {}  # pod name -> workload; a model's pod is named after it
+        self.nodes = Nodes(node_pools(portfolio, self.objects))
+        self.unschedulable: dict[str, str] = {}  # admitted pod -> why no node holds it
         self.clock = 0
         self.notes: list[str] = []
         self.result: Result | None = None
-        self.apply(enable=[m.name for m in portfolio.models if m.state == "active"])
+        self.apply(enable=list(start) if start is not None else [m.name for m in portfolio.models if m.state == "active"])
 
     def _new_pod(self, model: str, pod: str | None = None) -> None:
         self.clock += 1
@@ -119,8 +141,9 @@ class Cluster:
               strategy: str | None = None) -> Snapshot:
         self.notes = []
         for name in disable:
-            self.pods.pop(name, None)
-            self.pods.pop(f"{name}@new", None)
+            for pod in (name, f"{name}@new"):
+                self.pods.pop(pod, None)
+                self.nodes.release(pod)
         for name in enable:
             if name not in self.pods:
                 self._new_pod(name)
@@ -130,7 +153,8 @@ class Cluster:
             if name not in self.pods:
                 continue
             if how == "Recreate":
-                del self.pods[name]  # the old pod goes first, releasing its quota
+                del self.pods[name]  # the old pod goes first, releasing its quota and its node
+                self.nodes.release(name)
                 self._new_pod(name)
             else:
                 self._new_pod(name, f"{name}@new")
@@ -145,17 +169,44 @@ class Cluster:
             pod = self.pods[name]
             pod.admitted_flavors = dict(outcome.flavors) if outcome.state == "admitted" else None
             pod.admitted_at = outcome.admitted_at
+        self._schedule()
         # A rolling update finishes when the new pod runs: the old one is then removed.
         for name in [n for n in self.pods if n.endswith("@new")]:
             model = name.removesuffix("@new")
-            if self.pods[name].admitted_flavors:
+            if self.pods[name].admitted_flavors and name not in self.unschedulable:
                 new = self.pods.pop(name)
+                self.nodes.release(model)
                 new.name = model
                 self.pods[model] = new
+                if name in self.nodes.holders:
+                    self.nodes.holders[model] = self.nodes.holders.pop(name)
                 self._settle()
                 return
             self.notes.append(f"{model}: rolling update deadlocked: the new pod waits for quota the old pod holds; "
                               "use deploymentStrategy Recreate")
+
+    def _schedule(self) -> None:
+        """Place admitted pods on nodes in admission order; evicted and pending pods hold no node."""
+        flavors = {f["metadata"]["name"]: f.get("spec") or {} for f in self.objects.flavors}
+        pooled = {pool.flavor for pool in self.nodes.pools}
+        for name, pod in self.pods.items():
+            if not pod.admitted_flavors:
+                self.nodes.release(name)
+        self.unschedulable = {}
+        admitted = sorted((p for p in self.pods.values() if p.admitted_flavors), key=lambda p: (p.admitted_at or 0, p.name))
+        for pod in admitted:
+            held = pod.admitted_flavors or {}
+            node_flavors = [f for f in dict.fromkeys(held.values()) if f in pooled]
+            if not node_flavors:
+                continue  # no GPU flavor: the pod runs on nodes the portfolio does not describe
+            selector = dict(pod.node_selector)
+            tolerations = list(pod.tolerations)
+            for flavor in dict.fromkeys(held.values()):
+                selector.update((flavors.get(flavor) or {}).get("nodeLabels") or {})
+                tolerations += list((flavors.get(flavor) or {}).get("tolerations") or [])
+            placement = self.nodes.place(pod.name, pod.requests, selector, tolerations, flavor=node_flavors[0])
+            if placement.node is None:
+                self.unschedulable[pod.name] = placement.reason
 
     def snapshot(self) -> Snapshot:
         assert self.result is not None
@@ -167,10 +218,14 @@ class Cluster:
             if outcome is None:
                 models.append(ModelState(model.name, model.gpus, "off"))
                 continue
-            reason = outcome.reason
+            reason, state = outcome.reason, str(outcome.state)
+            if pod in self.unschedulable:
+                state, reason = "unschedulable", f"admitted by Kueue, unschedulable: {self.unschedulable[pod]}"
             if pod.endswith("@new"):
-                reason = f"rolling update: new pod {outcome.state}: {reason} (old pod still holds its quota)"
-            models.append(ModelState(model.name, model.gpus, outcome.state, outcome.flavors.get(self.gpu), reason))
+                reason = f"rolling update: new pod {state}: {reason} (old pod still holds its quota)"
+            held = self.nodes.holders.get(pod)
+            models.append(ModelState(model.name, model.gpus, state, outcome.flavors.get(self.gpu), reason,
+                                     held[0].name if held else None))
         quota = []
         for queue in self.objects.cluster_queues:
             name = queue["metadata"]["name"]

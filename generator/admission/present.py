@@ -52,7 +52,7 @@ def plan_text(snapshot: Snapshot, gpu: str) -> str:
 
 def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
     return {
-        "models": [{"name": m.name, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "reason": m.reason}
+        "models": [{"name": m.name, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "node": m.node, "reason": m.reason}
                    for m in snapshot.models],
         "quota": [{"flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
                    "nominal": _amount(q.nominal, q.resource)} for q in snapshot.quota],

@@ -53,7 +53,7 @@ def _check(step: Step, snapshot: Snapshot) -> list[Mismatch]:
 
 def run_scenario(portfolio: Portfolio, tree: Tree, scenario: Scenario, *,
                  selector_rule: SelectorRule = "current") -> ScenarioRun:
-    cluster = Cluster(portfolio, tree, selector_rule=selector_rule)
+    cluster = Cluster(portfolio, tree, selector_rule=selector_rule, start=scenario.start)
     baseline = cluster.snapshot()
     steps = []
     for step in scenario.steps:

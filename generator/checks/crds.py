@@ -4,11 +4,11 @@ CRD YAML (as `oc get crd -o yaml` prints it: one or several per file, or a List)
 JSON Schema the way kubeconform's openapi2jsonschema does: int-or-string becomes string-or-integer,
 `nullable` adds null, `x-kubernetes-preserve-unknown-fields` keeps an object open, and every other
 object with properties is closed (`additionalProperties: false`), so a misspelled field is an error.
+The CEL rules that the conversion drops are evaluated separately (`generator.checks.cel`).
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from generator.checks.cel import CelReport, evaluate
 from generator.errors import UsageError
 
 Schema = dict[str, Any]
@@ -30,6 +31,7 @@ class CrdVersion:
     kind: str
     schema: Schema | None
     source: str
+    openapi: Schema | None = None  # as written, with its CEL rules and defaults
 
 
 def to_json_schema(openapi: Schema) -> Schema:
@@ -87,8 +89,8 @@ def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
         if not entry.get("served", True):
             continue
         openapi = ((entry.get("schema") or {}).get("openAPIV3Schema")) or (spec.get("validation") or {}).get("openAPIV3Schema")
-        schema = to_json_schema(copy.deepcopy(openapi)) if openapi else None
-        versions.append(CrdVersion(group, entry["name"], kind, schema, source))
+        schema = to_json_schema(openapi) if openapi else None  # builds new nodes: the CRD itself stays as written
+        versions.append(CrdVersion(group, entry["name"], kind, schema, source, openapi))
     return versions
 
 
@@ -113,6 +115,13 @@ class CrdCatalog:
 
     def find(self, api_version: str, kind: str) -> CrdVersion | None:
         return self.by_key.get((api_version, kind))
+
+    def rules(self, document: dict[str, Any]) -> CelReport | None:
+        """The CEL rules of the document's CRD, evaluated on it; None when no schema is known."""
+        found = self.by_key.get((str(document.get("apiVersion")), str(document.get("kind"))))
+        if found is None or found.openapi is None:
+            return None
+        return evaluate(document, found.openapi)
 
     def errors(self, document: dict[str, Any]) -> list[jsonschema.ValidationError] | None:
         """None when no schema is known for the document; else its validation errors."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.diagnostics import Problem
+from generator.diagnostics import Problem, Severity
 from generator.model.derive import tensor_parallel_size
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Tree
@@ -56,19 +56,56 @@ def _arg_path(model_index: int, flag: Flag) -> tuple[str | int, ...]:
 PortfolioLint = Callable[[Portfolio], Iterator[Problem]]
 
 
+def _loadable_template(value: str) -> bool:
+    return value.startswith(("/", "http://", "https://")) or "{{" in value or "{%" in value
+
+
+def _template_problem(path: tuple[str | int, ...], value: str) -> Problem:
+    return Problem(path, "VLLM001",
+                   f"--chat-template={value} is neither an absolute path (in the vLLM image, e.g. /opt/app-root/template/"
+                   "..., or in the model, /mnt/models/...) nor a URL; vLLM has no built-in template of that name and "
+                   "reads it as a relative path. Give the absolute path, or remove it to use the model's own template")
+
+
 def chat_template_is_loadable(portfolio: Portfolio) -> Iterator[Problem]:
     """VLLM001: vLLM reads --chat-template as a file path, a URL or inline Jinja; a bare name fails."""
     for index, model in enumerate(portfolio.models):
+        if model.vllm.chat_template is not None and not _loadable_template(model.vllm.chat_template):
+            yield _template_problem(("models", index, "vllm", "chatTemplate"), model.vllm.chat_template)
         for flag in _flags(model):
-            if flag.name != "--chat-template" or flag.value is None:
-                continue
-            value = flag.value
-            if value.startswith(("/", "http://", "https://")) or "{{" in value or "{%" in value:
-                continue
-            yield Problem(_arg_path(index, flag), "VLLM001",
-                          f"--chat-template={value} is neither a file in the model (/mnt/models/...) nor a URL; "
-                          "vLLM has no built-in template of that name. Remove it to use the template from the "
-                          "model's tokenizer config, or give an absolute path")
+            if flag.name == "--chat-template" and flag.value is not None and not _loadable_template(flag.value):
+                yield _template_problem(_arg_path(index, flag), flag.value)
+
+
+def granite_tools_have_their_template(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM006: Granite 3.x tool calling needs the tool chat template the vLLM image ships, or tool calls fail."""
+    for index, model in enumerate(portfolio.models):
+        has_template = model.vllm.chat_template is not None or any(f.name == "--chat-template" for f in _flags(model))
+        if model.vllm.tool_call_parser == "granite" and not has_template:
+            yield Problem(("models", index, "vllm", "toolCallParser"), "VLLM006",
+                          "Granite tool calling needs the tool chat template shipped in the vLLM image: set vllm.chatTemplate: "
+                          "/opt/app-root/template/tool_chat_template_granite.jinja", severity="warning")
+
+
+def flavor_labels_reach_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
+    """KUEUE003: labels set in a MachineSet's template metadata (node-role.kubernetes.io/...) never reach the node."""
+    for index, flavor in enumerate(portfolio.flavors):
+        for key in flavor.node_labels or {}:
+            if key.startswith("node-role.kubernetes.io/"):
+                yield Problem(("flavors", index, "nodeLabels", key), "KUEUE003",
+                              f"{key} is a label a MachineSet template sets on the Machine, not on the node: a ResourceFlavor "
+                              "that selects it makes every admitted pod unschedulable. Use node.kubernetes.io/instance-type "
+                              "or nvidia.com/gpu.present (the runbook's prerequisites check the nodes carry them)",
+                              severity="warning", at_key=True)
+
+
+def no_default_queue(portfolio: Portfolio) -> Iterator[Problem]:
+    """KUEUE004: a default LocalQueue queues every pod of the namespace, CPU-only pods too."""
+    if portfolio.kueue.default_queue:
+        yield Problem(("kueue", "defaultQueue"), "KUEUE004",
+                      "with kueue.x-k8s.io/default-queue every pod of the namespace without a queue label joins the queue "
+                      "and stays gated until admitted (builds and workbenches too); removing it later does not release pods "
+                      "already gated", severity="warning")
 
 
 def no_quantization_on_quantized_weights(portfolio: Portfolio) -> Iterator[Problem]:
@@ -121,6 +158,9 @@ def extra_args_do_not_override(portfolio: Portfolio) -> Iterator[Problem]:
                               f"{flag.name} is set by the generator from {MANAGED_FLAGS[flag.name]}; remove it from extraArgs")
             elif flag.name in seen:
                 yield Problem(_arg_path(index, flag), "VLLM005", f"{flag.name} is given twice; keep one")
+            elif model.vllm.chat_template is not None and flag.name == "--chat-template":
+                yield Problem(_arg_path(index, flag), "VLLM005",
+                              "--chat-template is set by the generator from vllm.chatTemplate; remove it from extraArgs")
             elif model.vllm.tool_call_parser and flag.name in ("--tool-call-parser", "--enable-auto-tool-choice"):
                 yield Problem(_arg_path(index, flag), "VLLM005",
                               f"{flag.name} is set by the generator from vllm.toolCallParser; remove it from extraArgs")
@@ -142,6 +182,9 @@ PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     tensor_parallel_matches_gpus,
     extra_args_do_not_override,
     no_deprecated_oauth_annotation,
+    granite_tools_have_their_template,
+    flavor_labels_reach_the_nodes,
+    no_default_queue,
 )
 
 
@@ -158,6 +201,7 @@ class TreeProblem:
     path: tuple[str | int, ...]
     rule: str
     message: str
+    severity: Severity = "error"
 
 
 def _pod_specs(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:

@@ -16,7 +16,7 @@ from generator.model.derive import (
     s3_prefix,
     storage_tier,
 )
-from generator.model.portfolio import Portfolio
+from generator.model.portfolio import Model, Portfolio
 
 Rule = Callable[[Portfolio], Iterator[Problem]]
 
@@ -32,13 +32,28 @@ def unique_model_names(portfolio: Portfolio) -> Iterator[Problem]:
 
 
 def unique_flavor_names(portfolio: Portfolio) -> Iterator[Problem]:
-    """PF002: flavor names are ResourceFlavor names, unique in the cluster."""
+    """PF002: flavor names are ResourceFlavor names, unique in the cluster (the CPU flavor's too)."""
     first: dict[str, int] = {}
+    cpu = portfolio.kueue.cpu_flavor.name
     for index, flavor in enumerate(portfolio.flavors):
         if flavor.name in first:
             yield Problem(("flavors", index, "name"), "PF002",
                           f"flavor name {flavor.name!r} is already used by flavors[{first[flavor.name]}]; names must be unique")
+        elif flavor.name == cpu:
+            yield Problem(("flavors", index, "name"), "PF002",
+                          f"flavor name {flavor.name!r} is the CPU flavor's (kueue.cpuFlavor.name); names must be unique")
         first.setdefault(flavor.name, index)
+
+
+def quota_fits_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF014: Kueue admits by quota; a GPU quota above what the flavor's nodes hold admits pods no node can run."""
+    for index, flavor in enumerate(portfolio.flavors):
+        capacity = flavor.gpus_per_node * flavor.nodes
+        if flavor.quota.gpus > capacity:
+            yield Problem(("flavors", index, "quota", "gpus"), "PF014",
+                          f"a quota of {flavor.quota.gpus} GPUs is more than the flavor's nodes hold ({flavor.nodes} x "
+                          f"{flavor.gpus_per_node} = {capacity}): Kueue would admit pods that stay Pending for lack of a "
+                          "node; add nodes or lower the quota", severity="warning")
 
 
 def pinned_flavor_exists(portfolio: Portfolio) -> Iterator[Problem]:
@@ -109,12 +124,22 @@ def shared_weights_agree(portfolio: Portfolio) -> Iterator[Problem]:
         prefix = s3_prefix(model)
         if storage_tier(model, portfolio) != "s3" or prefix is None:
             continue
+        first = source_of.get(prefix)
+        if first is not None and source_of[prefix][1] == model.weights.hugging_face and _patterns(
+                portfolio.models[first[0]]) != _patterns(model):
+            yield Problem(("models", index, "weights"), "PF008",
+                          f"S3 prefix {prefix!r} is uploaded once, for models[{first[0]}] too; models sharing a prefix "
+                          "must upload the same files (allowPatterns and ignorePatterns)")
         if prefix in source_of and source_of[prefix][1] != model.weights.hugging_face:
             other, repo = source_of[prefix]
             yield Problem(("models", index, "weights", "s3Prefix" if model.weights.s3_prefix else "huggingFace"), "PF008",
                           f"S3 prefix {prefix!r} is already filled from {repo or 'outside this portfolio'} by "
                           f"models[{other}]; models sharing a prefix must name the same huggingFace repository")
         source_of.setdefault(prefix, (index, model.weights.hugging_face))
+
+
+def _patterns(model: Model) -> tuple[object, object]:
+    return model.weights.allow_patterns, model.weights.ignore_patterns
 
 
 def resources_known(portfolio: Portfolio) -> Iterator[Problem]:
@@ -142,6 +167,9 @@ def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
         if scenario.name in seen:
             yield Problem(("scenarios", s_index, "name"), "PF012", f"scenario {scenario.name!r} is declared twice")
         seen.add(scenario.name)
+        for m_index, name in enumerate(scenario.start or []):
+            if name not in models:
+                yield Problem(("scenarios", s_index, "start", m_index), "PF011", f"unknown model {name!r}; models: {', '.join(models)}")
         for t_index, step in enumerate(scenario.steps):
             where = ("scenarios", s_index, "steps", t_index)
             for action in ("enable", "disable", "update"):
@@ -160,6 +188,7 @@ def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
+    quota_fits_the_nodes,
     pinned_flavor_exists,
     priority_class_exists,
     gpus_fit_a_node,

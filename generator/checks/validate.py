@@ -32,10 +32,17 @@ class ValidationReport:
     core_checked: int = 0
     custom_checked: int = 0
     skipped: list[str] = field(default_factory=list)
+    rules_checked: int = 0  # CEL rule evaluations of the CRDs (x-kubernetes-validations)
+    rules_for_updates: int = 0  # transition rules (oldSelf): the API server runs them on updates only
+    rules_unevaluated: int = 0
 
     def summary(self) -> str:
         skipped = f", {len(self.skipped)} skipped (no schema)" if self.skipped else ""
-        return f"{self.core_checked} core and {self.custom_checked} custom documents validated{skipped}"
+        rules = ""
+        if self.rules_checked or self.rules_for_updates:
+            rules = (f"; {self.rules_checked} CEL rules checked, {self.rules_unevaluated} could not be evaluated, "
+                     f"{self.rules_for_updates} apply to updates only")
+        return f"{self.core_checked} core and {self.custom_checked} custom documents validated{skipped}{rules}"
 
 
 def is_kustomization(document: dict[str, Any]) -> bool:
@@ -124,7 +131,7 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
     if kind == "Application":
         return ("gitops",)
     for upload in uploads(portfolio):
-        if name == upload.job_name:
+        if name == upload.name or (kind == "Job" and str(name).startswith(f"{upload.name}-")):
             first = next(i for i, m in enumerate(portfolio.models) if s3_prefix(m) == upload.prefix)
             return ("models", first, "weights")
     if kind in ("Job", "ConfigMap") and (document.get("metadata") or {}).get("namespace") == portfolio.model_registry.namespace:
@@ -155,6 +162,7 @@ class TreeValidator:
         self.report.diagnostics.append(Diagnostic(
             file=problem.file, line=line, column=column, rule=problem.rule,
             path=format_path(problem.path), message=f"{document_label(document)}: {problem.message}", origin=origin,
+            severity=problem.severity,
         ))
 
     def check_core(self) -> None:
@@ -186,9 +194,22 @@ class TreeValidator:
                                              "--crd-dir; add the CRD or pass --allow-missing-schemas"))
                     continue
                 self.report.custom_checked += 1
+                crd = f"CRD {document.get('apiVersion')} {document.get('kind')}"
                 for error in errors:
-                    self.add(TreeProblem(file, index, _pointed_path(error), "CRD002",
-                                         f"{error.message} (CRD {document.get('apiVersion')} {document.get('kind')})"))
+                    self.add(TreeProblem(file, index, _pointed_path(error), "CRD002", f"{error.message} ({crd})"))
+                rules = catalog.rules(document)
+                if rules is None:
+                    continue
+                self.report.rules_checked += rules.evaluated
+                self.report.rules_for_updates += rules.transition
+                for outcome in rules.outcomes:
+                    if outcome.failed:
+                        self.add(TreeProblem(file, index, outcome.path, "CRD003",
+                                             f"{outcome.message} (CEL rule of the {crd}: {outcome.rule.rule})"))
+                    else:
+                        self.report.rules_unevaluated += 1
+                        self.add(TreeProblem(file, index, outcome.path, "CRD004", f"{outcome.message} ({crd})",
+                                             severity="warning"))
 
     def check_lint(self) -> None:
         for problem in lint_tree(self.tree):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from generator.model.portfolio import Flavor, Model, Portfolio, Resources
+from generator.model.quantity import format_quantity, parse_quantity
 
 Tier = Literal["oci", "s3"]
-INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"  # set on the node by the cloud provider
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"  # set on the node by NVIDIA GPU feature discovery
 
 
 def storage_tier(model: Model, portfolio: Portfolio) -> Tier | None:
@@ -86,11 +89,29 @@ def hardware_profile(model: Model, portfolio: Portfolio) -> Flavor | None:
 
 def node_selector(model: Model, portfolio: Portfolio) -> dict[str, str]:
     flavor = pinned_flavor(model, portfolio)
-    return {INSTANCE_TYPE_LABEL: flavor.instance_type} if flavor else {}
+    return flavor_node_labels(flavor) if flavor else {}
 
 
-def flavor_node_labels(flavor: Flavor, portfolio: Portfolio) -> dict[str, str]:
-    return {INSTANCE_TYPE_LABEL: flavor.instance_type, portfolio.cluster.gpu_node_role_label: ""}
+def flavor_node_labels(flavor: Flavor) -> dict[str, str]:
+    """The labels that select the flavor's nodes: the portfolio's, or the instance type the cloud provider sets."""
+    if flavor.node_labels is not None:
+        return dict(flavor.node_labels)
+    return {INSTANCE_TYPE_LABEL: flavor.instance_type}
+
+
+def cpu_quota(portfolio: Portfolio) -> tuple[str, str]:
+    """(cpu, memory) nominal quota of the CPU flavor: the portfolio's, or what the GPU flavors' nodes hold."""
+    explicit = portfolio.kueue.cpu_flavor.quota
+    if explicit is not None:
+        return explicit.cpu, explicit.memory
+    cpu = sum((parse_quantity(f.cpu_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
+    memory = sum((parse_quantity(f.memory_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
+    return format_quantity(cpu, like="1"), format_quantity(memory, like="1Gi")
+
+
+def is_stopped(model: Model) -> bool:
+    """A queued model is declared off through its InferenceService: no Deployment, no pod, no GPU."""
+    return model.state != "active"
 
 
 def model_resources(model: Model, portfolio: Portfolio) -> Resources | None:
@@ -117,6 +138,8 @@ def vllm_args(model: Model, portfolio: Portfolio) -> list[str]:
         args.append("--trust-remote-code")
     if vllm.tool_call_parser:
         args += [f"--tool-call-parser={vllm.tool_call_parser}", "--enable-auto-tool-choice"]
+    if vllm.chat_template:
+        args.append(f"--chat-template={vllm.chat_template}")
     return args + list(vllm.extra_args)
 
 
@@ -129,15 +152,22 @@ class Upload:
     size_gb: float
     volume_size: str
     models: tuple[str, ...]
+    allow_patterns: tuple[str, ...] | None = None
+    ignore_patterns: tuple[str, ...] | None = None
 
     @property
-    def job_name(self) -> str:
+    def name(self) -> str:
+        """The PVC's name, and the base of the Job's (which adds a hash of the Job's input)."""
         return f"upload-{self.prefix.replace('/', '-').replace('.', '-').replace('_', '-')}"[:63].rstrip("-")
 
 
+GIB_PER_GB = 10**9 / 2**30
+VOLUME_HEADROOM = 1.2
+
+
 def default_volume_size(size_gb: float) -> str:
-    """Twice the weights (download cache plus files), rounded up to 10Gi."""
-    return f"{max(10, math.ceil(size_gb * 2 / 10) * 10)}Gi"
+    """The weights vLLM loads (only they are downloaded) plus a fifth for headroom, in GiB, rounded up to 10Gi."""
+    return f"{max(10, math.ceil(size_gb * GIB_PER_GB * VOLUME_HEADROOM / 10) * 10)}Gi"
 
 
 def uploads(portfolio: Portfolio) -> list[Upload]:
@@ -151,11 +181,14 @@ def uploads(portfolio: Portfolio) -> list[Upload]:
     for prefix, models in groups.items():
         size = max(m.size_gb for m in models)
         explicit = [m.upload_volume_size for m in models if m.upload_volume_size]
+        weights = models[0].weights
         result.append(Upload(
             prefix=prefix,
-            hugging_face=str(models[0].weights.hugging_face),
+            hugging_face=str(weights.hugging_face),
             size_gb=size,
             volume_size=explicit[0] if explicit else default_volume_size(size),
             models=tuple(m.name for m in models),
+            allow_patterns=None if weights.allow_patterns is None else tuple(weights.allow_patterns),
+            ignore_patterns=None if weights.ignore_patterns is None else tuple(weights.ignore_patterns),
         ))
     return result

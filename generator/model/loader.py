@@ -20,7 +20,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from generator.diagnostics import Diagnostic, FieldPath, Problem, format_path
 from generator.errors import DiagnosticsError, UsageError
-from generator.model.portfolio import PATTERN_HELP, Portfolio
+from generator.model.fields import PATTERN_HELP
+from generator.model.portfolio import Portfolio
 
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")

@@ -1,89 +1,37 @@
 """The typed portfolio: every fact about models, GPUs, storage and quota, written once.
 
-Field-level rules (types, names, enums, quantities) live here; rules that span several fields
-live in `generator.checks.rules` so that each can report its own position.
+Field-level rules (types, names, enums, quantities) live here and in `generator.model.fields`;
+rules that span several fields live in `generator.checks.rules` so that each reports its own position.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveFloat,
-    PositiveInt,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-from generator.model.quantity import QUANTITY_PATTERN, canonical_quantity
-
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-
-LABEL_KEY = r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
-GIT_URL = r"^(https?://|ssh://|git@)[^\s]+$"
-# An image reference pinned by digest: a floating tag runs different code on every pull.
-PINNED_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$"
-OCI_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$"
-HF_REPO = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
-S3_PREFIX = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-VLLM_FLAG = r"^--[a-z0-9][a-z0-9-]*(=.*)?$"
-
-# What each pattern allows, in words: the loader quotes it when a value does not match.
-PATTERN_HELP = {
-    DNS1123_LABEL: "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
-                   "or digit, at most 63 characters",
-    DNS1123_SUBDOMAIN: "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'",
-    LABEL_KEY: "must be a Kubernetes label or annotation key such as example.com/name",
-    HTTP_URL: "must be an http:// or https:// URL",
-    GIT_URL: "must be a Git URL (https://, ssh:// or git@)",
-    PINNED_IMAGE: "must be an image pinned by digest (registry/repository@sha256:<64 hex>); floating tags are refused",
-    OCI_IMAGE: "must be an image reference registry/repository[:tag][@sha256:digest], without oci://",
-    HF_REPO: "must be a Hugging Face repository id owner/name",
-    S3_PREFIX: "must be a bucket prefix of lower-case segments separated by '/', without s3:// or a trailing '/'",
-    ENV_NAME: "must be an environment variable name (letters, digits, '_')",
-    VLLM_FLAG: "must be one vLLM argument written --flag or --flag=value",
-}
-
-DnsLabel = Annotated[
-    str,
-    StringConstraints(pattern=DNS1123_LABEL, max_length=63),
-    Field(description="A DNS-1123 label: lower-case letters, digits and '-', at most 63 characters."),
-]
-DnsSubdomain = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
-LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY)]
-Quantity = Annotated[
-    str,
-    BeforeValidator(canonical_quantity),
-    Field(json_schema_extra={"pattern": QUANTITY_PATTERN}),
-]
-NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-HttpUrl = Annotated[str, StringConstraints(pattern=HTTP_URL)]
-GitRepoUrl = Annotated[str, StringConstraints(pattern=GIT_URL)]
-PinnedImage = Annotated[str, StringConstraints(pattern=PINNED_IMAGE)]
-OciImage = Annotated[str, StringConstraints(pattern=OCI_IMAGE)]
-HuggingFaceRepo = Annotated[str, StringConstraints(pattern=HF_REPO)]
-S3Prefix = Annotated[str, StringConstraints(pattern=S3_PREFIX)]
-EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
-VllmFlag = Annotated[str, StringConstraints(pattern=VLLM_FLAG)]
-
-# vLLM's registered tool parsers (vllm/entrypoints/openai/tool_parsers, v0.10-v0.11).
-ToolCallParser = Literal[
-    "deepseek_v3", "deepseek_v31", "glm45", "granite", "granite-20b-fc", "hermes", "hunyuan_a13b",
-    "internlm", "jamba", "kimi_k2", "llama3_json", "llama4_json", "llama4_pythonic", "longcat",
-    "minimax", "mistral", "openai", "phi4_mini_json", "pythonic", "qwen3_coder", "qwen3_xml",
-    "seed_oss", "step3", "xlam",
-]
-VllmDtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
-# Formats that carry their own quantization config; vLLM detects them from config.json.
-QuantizationFormat = Literal["none", "compressed-tensors", "gptq", "awq", "fp8", "gguf", "bitsandbytes"]
+from generator.model.fields import (
+    DnsLabel,
+    DnsSubdomain,
+    EnvName,
+    FilePattern,
+    GitRepoUrl,
+    HttpUrl,
+    HuggingFaceRepo,
+    LabelKey,
+    LabelValue,
+    NonEmpty,
+    OciImage,
+    PinnedImage,
+    Quantity,
+    QuantizationFormat,
+    S3Prefix,
+    SecretKey,
+    ToolCallParser,
+    VllmDtype,
+    VllmFlag,
+)
 
 
 class Spec(BaseModel):
@@ -126,6 +74,20 @@ class GitOps(Spec):
         description="API server Argo CD deploys to.",
         examples=["https://kubernetes.default.svc"],
     )
+    argocd_instance: DnsLabel = Field(
+        "openshift-gitops",
+        description="Name of the ArgoCD resource (OpenShift GitOps instance) in argocdNamespace; the bootstrap adds the "
+        "InferenceService health check to it and grants its application controller the cluster-scoped Kueue kinds.",
+        examples=["openshift-gitops"],
+    )
+    live_toggle: bool = Field(
+        False,
+        description="Let operators stop and start models on the cluster (the dashboard's Stop and Start buttons, or "
+        "`oc annotate inferenceservice NAME serving.kserve.io/stop=true|false`). Argo CD then ignores that one "
+        "annotation, so a model's state in this file applies only when its InferenceService is created; off (the "
+        "default), state changes go through Git.",
+        examples=[False],
+    )
 
 
 class S3Storage(Spec):
@@ -166,7 +128,7 @@ class HuggingFace(Spec):
         "hf-token", description="Secret in the upload namespace holding a Hugging Face token (optional at run time).",
         examples=["hf-token"],
     )
-    token_key: NonEmpty = Field("token", description="Key of the token in that Secret.", examples=["token"])
+    token_key: SecretKey = Field("token", description="Key of the token in that Secret.", examples=["token"])
 
 
 class ModelRegistry(Spec):
@@ -247,7 +209,7 @@ class ModelDefaults(Spec):
 
 class Taint(Spec):
     key: LabelKey = Field(description="Taint key.", examples=["nvidia.com/gpu"])
-    value: str = Field("", description="Taint value.", examples=["true"])
+    value: LabelValue = Field("", description="Taint value.", examples=["true"])
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
         "NoSchedule", description="Taint effect.", examples=["NoSchedule"]
     )
@@ -258,10 +220,6 @@ class Cluster(Spec):
     gpu_taint: Taint = Field(
         default_factory=lambda: Taint(key="nvidia.com/gpu", value="true", effect="NoSchedule"),
         description="Taint carried by every GPU node; model pods tolerate it.",
-    )
-    gpu_node_role_label: LabelKey = Field(
-        "node-role.kubernetes.io/gpu", description="Label (empty value) carried by every GPU node.",
-        examples=["node-role.kubernetes.io/gpu"],
     )
     hardware_profile_namespace: DnsLabel = Field(
         "redhat-ods-applications",
@@ -294,11 +252,38 @@ class PriorityClass(Spec):
     description: str = Field("", description="What the class is for.", examples=["Customer-facing models"])
 
 
+class CpuQuota(Spec):
+    cpu: Quantity = Field(description="Nominal CPU quota of the CPU flavor.", examples=["64"])
+    memory: Quantity = Field(description="Nominal memory quota of the CPU flavor.", examples=["256Gi"])
+
+
+class CpuFlavor(Spec):
+    name: DnsLabel = Field(
+        "default-flavor",
+        description="ResourceFlavor for cpu and memory, with no node labels, in its own resource group: a pod that asks "
+        "for no GPU is never given a GPU flavor (and so never pinned to a GPU node).",
+        examples=["default-flavor"],
+    )
+    quota: CpuQuota | None = Field(
+        None,
+        description="Nominal cpu and memory quota; by default what the GPU flavors' nodes hold (cpuPerNode and "
+        "memoryPerNode times nodes).",
+        examples=[{"cpu": "64", "memory": "256Gi"}],
+    )
+
+
 class Kueue(Spec):
     cluster_queue: DnsLabel = Field("rhoai-main-queue", description="The ClusterQueue name.", examples=["rhoai-main-queue"])
     local_queue: DnsLabel = Field(
         "default", description="LocalQueue in the serving namespace; model pods join it by label.", examples=["default"]
     )
+    default_queue: bool = Field(
+        False,
+        description="Annotate the LocalQueue kueue.x-k8s.io/default-queue: every pod of the namespace without a queue "
+        "label then joins it, CPU-only pods (builds, workbenches) too, and stays gated until admitted.",
+        examples=[False],
+    )
+    cpu_flavor: CpuFlavor = Field(default_factory=CpuFlavor, description="The flavor of cpu and memory.")
     queueing_strategy: Literal["BestEffortFIFO", "StrictFIFO"] = Field(
         "BestEffortFIFO", description="Order in which pending workloads are tried.", examples=["BestEffortFIFO"]
     )
@@ -314,21 +299,34 @@ class Kueue(Spec):
 
 
 class Quota(Spec):
-    gpus: Annotated[int, Field(ge=0)] = Field(description="Nominal GPU quota of the flavor.", examples=[4])
-    cpu: Quantity = Field(description="Nominal CPU quota of the flavor.", examples=["48"])
-    memory: Quantity = Field(description="Nominal memory quota of the flavor.", examples=["192Gi"])
+    gpus: Annotated[int, Field(ge=0, le=1_000_000)] = Field(description="Nominal GPU quota of the flavor.", examples=[4])
 
 
 class Flavor(Spec):
     name: DnsLabel = Field(
         description="ResourceFlavor name, also the dashboard HardwareProfile name.", examples=["nvidia-l4-4gpu"]
     )
-    instance_type: NonEmpty = Field(
-        description="Node instance type (label node.kubernetes.io/instance-type).", examples=["g6.12xlarge"]
+    instance_type: LabelValue = Field(
+        description="Node instance type, as the cloud provider labels the node (node.kubernetes.io/instance-type).",
+        examples=["g6.12xlarge"],
     )
-    gpus_per_node: PositiveInt = Field(description="GPUs on one node of this flavor.", examples=[4])
-    nodes: PositiveInt = Field(1, description="Nodes of this flavor (MachineSet replicas).", examples=[1])
-    quota: Quota = Field(description="Nominal quota of this flavor in the ClusterQueue.")
+    node_labels: dict[LabelKey, LabelValue] | None = Field(
+        None,
+        description="Labels that select this flavor's nodes (the ResourceFlavor's nodeLabels); by default "
+        "node.kubernetes.io/instance-type: <instanceType>. Use labels the nodes really carry: labels in a "
+        "MachineSet's template metadata do not reach the node.",
+        examples=[{"node.kubernetes.io/instance-type": "g6.12xlarge", "nvidia.com/gpu.present": "true"}],
+    )
+    gpus_per_node: Annotated[int, Field(gt=0, le=1024)] = Field(description="GPUs on one node of this flavor.", examples=[4])
+    cpu_per_node: Quantity = Field(
+        description="Allocatable CPU of one node (`oc get node -o jsonpath='{.status.allocatable.cpu}'`).", examples=["48"]
+    )
+    memory_per_node: Quantity = Field(
+        description="Allocatable memory of one node (`oc get node -o jsonpath='{.status.allocatable.memory}'`).",
+        examples=["192Gi"],
+    )
+    nodes: Annotated[int, Field(gt=0, le=100_000)] = Field(1, description="Nodes of this flavor (MachineSet replicas).", examples=[1])
+    quota: Quota = Field(description="Nominal GPU quota of this flavor in the ClusterQueue.")
 
 
 class Weights(Spec):
@@ -351,6 +349,17 @@ class Weights(Spec):
         description="Quantization the weights declare in their config (vLLM detects it; never pass --quantization for it).",
         examples=["compressed-tensors"],
     )
+    allow_patterns: list[FilePattern] | None = Field(
+        None,
+        description="Files of the Hugging Face repository to upload (fnmatch patterns); by default every file.",
+        examples=[["*.json", "*.safetensors", "tokenizer*"]],
+    )
+    ignore_patterns: list[FilePattern] | None = Field(
+        None,
+        description="Files not to upload. By default consolidated*.safetensors when the repository also has sharded "
+        "model-*.safetensors (the same weights again, in the format vLLM does not load here), and nothing else.",
+        examples=[["consolidated*.safetensors", "original/*"]],
+    )
 
     @model_validator(mode="after")
     def _has_a_source(self) -> Weights:
@@ -368,6 +377,12 @@ class Vllm(Spec):
         None,
         description="Enables tool calling: vLLM --enable-auto-tool-choice with --tool-call-parser.",
         examples=["mistral"],
+    )
+    chat_template: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        None,
+        description="vLLM --chat-template: an absolute path inside the vLLM image or the model, or a URL. A bare name "
+        "such as granite is read as a file path and fails.",
+        examples=["/opt/app-root/template/tool_chat_template_granite.jinja"],
     )
     tensor_parallel_size: PositiveInt | None = Field(
         None, description="Override of --tensor-parallel-size; by default it equals the model's GPUs.", examples=[4]
@@ -394,7 +409,8 @@ class Model(Spec):
     precision: NonEmpty = Field(description="Precision or quantization of the weights.", examples=["bf16", "INT4 W4A16"])
     gpus: PositiveInt = Field(description="GPUs of one model pod.", examples=[4])
     state: Literal["active", "queued"] = Field(
-        description="active: one replica at baseline (minReplicas 1); queued: scaled to zero (minReplicas 0).",
+        description="active: the model runs (one replica, once Kueue admits it); queued: declared but stopped "
+        "(annotation serving.kserve.io/stop: \"true\": no Deployment, no pod, no GPU).",
         examples=["active"],
     )
     storage: Literal["auto", "oci", "s3"] = Field(
@@ -421,12 +437,14 @@ class Model(Spec):
         examples=[{"opendatahub.io/connections": "minio-connection"}],
     )
     upload_volume_size: Quantity | None = Field(
-        None, description="Size of the upload scratch volume; defaults to twice the weights, rounded up to 10Gi.",
-        examples=["100Gi"],
+        None, description="Size of the upload scratch volume; defaults to the weights (sizeGB, in GiB) plus a fifth for "
+        "headroom, rounded up to 10Gi.",
+        examples=["60Gi"],
     )
 
 
-AdmissionState = Literal["admitted", "pending", "preempted", "off"]
+# admitted: Kueue admitted the pod and a node holds it; unschedulable: admitted, but no node of the flavor has room.
+AdmissionState = Literal["admitted", "unschedulable", "pending", "preempted", "off"]
 
 
 class Expectation(Spec):
@@ -437,8 +455,8 @@ class Expectation(Spec):
 class Step(Spec):
     title: NonEmpty = Field(description="What the presenter does and says in this step.",
                             examples=["Enable Devstral-2 while the 4-GPU node is busy"])
-    enable: list[DnsLabel] = Field(default_factory=list, description="Models scaled to one replica.", examples=[["devstral-2"]])
-    disable: list[DnsLabel] = Field(default_factory=list, description="Models scaled to zero.", examples=[["mistral-3-bf16"]])
+    enable: list[DnsLabel] = Field(default_factory=list, description="Models switched on (state active).", examples=[["devstral-2"]])
+    disable: list[DnsLabel] = Field(default_factory=list, description="Models switched off (state queued: stopped).", examples=[["mistral-3-bf16"]])
     update: list[DnsLabel] = Field(
         default_factory=list, description="Running models whose pod template changes (a new pod replaces the old).",
         examples=[["mistral-3-bf16"]],
@@ -456,7 +474,13 @@ class Step(Spec):
 class Scenario(Spec):
     name: DnsLabel = Field(description="Scenario name, used by `runbook NAME`.", examples=["resource-handover"])
     description: NonEmpty = Field(description="The story the scenario tells.", examples=["Quota moves from one model to another."])
-    steps: Annotated[list[Step], Field(min_length=1)] = Field(description="Steps from the baseline, in order.")
+    start: list[DnsLabel] | None = Field(
+        None,
+        description="The models running when the scenario begins, in this order; by default the portfolio's active "
+        "models. Naming them keeps the story true while a demo (or a later edit) switches models on and off.",
+        examples=[["mistral-3-bf16", "mistral-3-int4"]],
+    )
+    steps: Annotated[list[Step], Field(min_length=1)] = Field(description="Steps from the start, in order.")
 
 
 class Portfolio(Spec):
@@ -479,31 +503,3 @@ class Portfolio(Spec):
     )
 
 
-def _example(node: dict[str, Any], defs: dict[str, Any]) -> Any:
-    """An example value for a schema node, composed from the examples of its fields."""
-    if node.get("examples"):
-        return node["examples"][0]
-    if "$ref" in node:
-        return _example(defs[node["$ref"].rsplit("/", 1)[1]], defs)
-    for choice in node.get("anyOf", []):
-        if choice.get("type") != "null":
-            return _example(choice, defs)
-    if node.get("type") == "array" and "items" in node:
-        return [_example(node["items"], defs)]
-    if "properties" in node:
-        return {key: _example(child, defs) for key, child in node["properties"].items()
-                if key in node.get("required", []) or child.get("examples")}
-    return node.get("default")
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema editors use: every field carries a description and an example."""
-    schema = Portfolio.model_json_schema(by_alias=True)
-    defs = schema.get("$defs", {})
-    for owner in [schema, *defs.values()]:
-        for child in owner.get("properties", {}).values():
-            if "examples" not in child:
-                child["examples"] = [_example(child, defs)]
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "GPU-as-a-Service model portfolio"
-    return schema

@@ -51,8 +51,11 @@ def parse_quantity(text: str) -> Decimal:
 def format_quantity(amount: Decimal, *, like: str) -> str:
     """Format an amount in the unit family of `like` (Gi for memory, plain or m for cpu)."""
     if like.endswith("Gi"):
-        value = amount / _SUFFIX["Gi"]
-        return f"{value.normalize():f}Gi"
+        for unit in ("Gi", "Mi", "Ki"):  # the largest binary unit that holds the amount exactly
+            value = amount / _SUFFIX[unit]
+            if value == value.to_integral_value():
+                return f"{int(value)}{unit}"
+        return str(int(amount.to_integral_value()))
     if amount == amount.to_integral_value():
         return str(int(amount))
     return f"{int(amount * 1000)}m"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,18 @@ def _key(doc: dict[str, Any]) -> Key:
     return group, str(doc.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
+# A Job's name carries a hash of its input (a changed Job must run again): one Job under a new name.
+_CONTENT_NAMED = re.compile(r"^(?P<base>.+)-[0-9a-f]{8}$")
+
+
+def _identity(key: Key) -> Key:
+    group, kind, namespace, name = key
+    match = _CONTENT_NAMED.match(name) if kind == "Job" else None
+    return (group, kind, namespace, f"{match['base']}-*") if match else key
+
+
 def resources(tree: Tree) -> dict[Key, dict[str, Any]]:
-    return {_key(doc): doc for docs in tree.values() for doc in docs if doc.get("kind") != "Kustomization"}
+    return {_identity(_key(doc)): doc for docs in tree.values() for doc in docs if doc.get("kind") != "Kustomization"}
 
 
 def _flatten(value: Any, path: tuple[str | int, ...], out: dict[str, Any]) -> None:
@@ -110,6 +121,21 @@ def _field_lines(field: FieldChange) -> list[str]:
     return [f"    {field.path}: {_short(field.old)} -> {_short(field.new)}"]
 
 
+QUEUE_LABEL = 'metadata.labels["kueue.x-k8s.io/queue-name"]'
+
+
+def review_notes(changes: list[ResourceChange]) -> list[str]:
+    """What a reviewer must know that the fields alone do not say: changes the cluster will refuse."""
+    notes = []
+    for change in changes:
+        for field in change.fields:
+            if field.path == QUEUE_LABEL and field.old is not None:
+                notes.append(f"{change.label}: the queue label changes ({field.old} -> {field.new}); Kueue refuses to change "
+                             "the queue of an admitted workload: stop the model (state: queued), let Argo CD sync, then "
+                             "change the queue and switch it on again")
+    return notes
+
+
 def diff_text(changes: list[ResourceChange]) -> str:
     if not changes:
         return "no changes\n"
@@ -120,6 +146,7 @@ def diff_text(changes: list[ResourceChange]) -> str:
         for field in change.fields:
             lines += _field_lines(field)
     counts = {c: sum(x.change == c for x in changes) for c in ("added", "changed", "removed")}
+    lines += [f"! {note}" for note in review_notes(changes)]
     lines.append(f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed")
     return "\n".join(lines) + "\n"
 

@@ -91,7 +91,7 @@ def _conflicts(files: dict[str, str], root: Path) -> list[str]:
     return [p for p in files if (root / p).exists() and not ((root / p).is_file() and is_generated(root / p))]
 
 
-def _atomic_write(target: Path, text: str) -> None:
+def atomic_write(target: Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -123,7 +123,7 @@ def write_tree(tree: Tree, root: Path) -> WriteReport:
             if target.is_file() and target.read_text(encoding="utf-8") == text:
                 report.unchanged.append(path)
                 continue
-            _atomic_write(target, text)
+            atomic_write(target, text)
             report.written.append(path)
         for path in generated_files(root):
             if path not in files:

@@ -49,6 +49,7 @@ def render(portfolio: Portfolio) -> Tree:
             _add_root(tree, f"{base}/{folder}", files)
             present.append(folder)
     tree[f"{base}/kustomization.yaml"] = [kustomization(present)]
+    serving = dict(tree)
     _add_root(tree, APP_OF_APPS_DIR, render_argocd(portfolio))
-    _add_root(tree, BOOTSTRAP_DIR, render_bootstrap(portfolio))
+    _add_root(tree, BOOTSTRAP_DIR, render_bootstrap(portfolio, serving))
     return dict(sorted(tree.items()))

@@ -1,43 +1,70 @@
-"""Argo CD: the Application that syncs the serving tree, listed by the app-of-apps."""
+"""Argo CD: the Application that syncs the serving tree, listed by the app-of-apps, and the bootstrap an
+administrator applies once (the root Application, the InferenceService health check, the controller's RBAC)."""
 
 from __future__ import annotations
 
 from generator.model.portfolio import Portfolio
-from generator.render.common import Document, metadata
+from generator.render.common import Document, Tree, metadata
+from generator.render.inference import STOP_ANNOTATION
+from generator.render.scripts import script
 
 APP_OF_APPS_DIR = "gitops/argocd/app-of-apps"
 BOOTSTRAP_DIR = "gitops/argocd/bootstrap"
-SYNC_POLICY = {
-    "automated": {"prune": True, "selfHeal": True},
-    "syncOptions": ["CreateNamespace=false", "PruneLast=true", "ApplyOutOfSyncOnly=true"],
-    "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}},
+# No PruneLast: it prunes in a wave after the last one, which would wait for the InferenceServices' health.
+SYNC_OPTIONS = ["CreateNamespace=false", "ApplyOutOfSyncOnly=true"]
+RETRY = {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
+# Cluster-scoped kinds the serving tree may hold, with the resource name RBAC uses for each.
+CLUSTER_SCOPED = {
+    ("kueue.x-k8s.io", "ResourceFlavor"): "resourceflavors",
+    ("kueue.x-k8s.io", "ClusterQueue"): "clusterqueues",
+    ("kueue.x-k8s.io", "WorkloadPriorityClass"): "workloadpriorityclasses",
 }
+MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 
 
 def serving_tree_path(portfolio: Portfolio) -> str:
     return f"gitops/{portfolio.gitops.application}/base"
 
 
-def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str) -> Document:
+def controller_service_account(portfolio: Portfolio) -> str:
+    """The application controller's ServiceAccount, named after the ArgoCD instance by the operator."""
+    return f"{portfolio.gitops.argocd_instance}-argocd-application-controller"
+
+
+def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str,
+                 ignore: list[Document] | None = None) -> Document:
     """An Application of this repository: `path` synced into `namespace`, automated with retries."""
     gitops = portfolio.gitops
+    options = list(SYNC_OPTIONS)
+    spec: Document = {
+        "project": gitops.project,
+        "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
+        "destination": {"server": gitops.destination_server, "namespace": namespace},
+    }
+    if ignore:
+        # Without RespectIgnoreDifferences a sync would still write Git's value over the ignored field.
+        spec["ignoreDifferences"] = ignore
+        options.append("RespectIgnoreDifferences=true")
+    spec["syncPolicy"] = {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options, "retry": RETRY}
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": metadata(name, namespace=gitops.argocd_namespace),
-        "spec": {
-            "project": gitops.project,
-            "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
-            "destination": {"server": gitops.destination_server, "namespace": namespace},
-            "syncPolicy": SYNC_POLICY,
-        },
+        "spec": spec,
     }
+
+
+def live_toggle_ignore() -> list[Document]:
+    """Exactly the stop annotation of the InferenceServices, for operators who stop and start models live."""
+    pointer = "/metadata/annotations/" + STOP_ANNOTATION.replace("~", "~0").replace("/", "~1")
+    return [{"group": "serving.kserve.io", "kind": "InferenceService", "jsonPointers": [pointer]}]
 
 
 def application(portfolio: Portfolio) -> Document:
     """The serving tree's Application, listed by the app-of-apps."""
     return _application(portfolio, name=portfolio.gitops.application, path=serving_tree_path(portfolio),
-                        namespace=portfolio.namespace)
+                        namespace=portfolio.namespace,
+                        ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
 
 
 def root_application(portfolio: Portfolio) -> Document:
@@ -46,9 +73,63 @@ def root_application(portfolio: Portfolio) -> Document:
     return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace)
 
 
+def health_checks(portfolio: Portfolio) -> Document:
+    """The ArgoCD instance's custom health check for InferenceService (a partial object: `oc apply` sets only it)."""
+    gitops = portfolio.gitops
+    return {
+        "apiVersion": "argoproj.io/v1beta1",
+        "kind": "ArgoCD",
+        "metadata": {"name": gitops.argocd_instance, "namespace": gitops.argocd_namespace},
+        "spec": {"resourceHealthChecks": [
+            {"group": "serving.kserve.io", "kind": "InferenceService", "check": script("inferenceservice-health.lua")},
+        ]},
+    }
+
+
+def cluster_scoped_kinds(serving: Tree) -> dict[str, list[str]]:
+    """API group -> the RBAC resources of the cluster-scoped kinds the serving tree holds."""
+    found: dict[str, list[str]] = {}
+    for documents in serving.values():
+        for doc in documents:
+            group = str(doc.get("apiVersion", "")).rpartition("/")[0]
+            resource = CLUSTER_SCOPED.get((group, str(doc.get("kind"))))
+            if resource and resource not in found.setdefault(group, []):
+                found[group].append(resource)
+    return {group: sorted(resources) for group, resources in sorted(found.items())}
+
+
+def controller_rbac(portfolio: Portfolio, serving: Tree) -> list[Document]:
+    """Least privilege for the application controller: manage exactly the cluster-scoped kinds this tree holds."""
+    kinds = cluster_scoped_kinds(serving)
+    if not kinds:
+        return []
+    name = f"{portfolio.gitops.application}-argocd-cluster-scoped"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": metadata(name),
+            "rules": [{"apiGroups": [group], "resources": resources, "verbs": MANAGE} for group, resources in kinds.items()],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": metadata(name),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": controller_service_account(portfolio),
+                          "namespace": portfolio.gitops.argocd_namespace}],
+        },
+    ]
+
+
 def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
     return {f"{portfolio.gitops.application}.yaml": [application(portfolio)]}
 
 
-def render_bootstrap(portfolio: Portfolio) -> dict[str, list[Document]]:
-    return {f"{portfolio.gitops.app_of_apps}.yaml": [root_application(portfolio)]}
+def render_bootstrap(portfolio: Portfolio, serving: Tree) -> dict[str, list[Document]]:
+    files = {f"{portfolio.gitops.app_of_apps}.yaml": [root_application(portfolio)],
+             "argocd-health-checks.yaml": [health_checks(portfolio)]}
+    rbac = controller_rbac(portfolio, serving)
+    if rbac:
+        files["argocd-controller-rbac.yaml"] = rbac
+    return files

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from generator.model.portfolio import Portfolio
@@ -11,9 +13,11 @@ Document = dict[str, Any]
 Tree = dict[str, list[Document]]
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-# Argo CD applies a wave only when the one before it is healthy: queues first, weights complete
-# before serving, the runtime before the models that use it, registration last.
-WAVES = {"kueue": 0, "model-upload": 1, "serving-runtime": 2, "inference": 3, "model-registration": 4}
+# Argo CD applies a wave only when the one before it is healthy: queues first, weights complete before
+# serving, then the runtime and the registration, and the InferenceServices last. Nothing may come after
+# them: a model waiting for quota is not Ready for as long as it waits, and a later wave would wait with it
+# (Argo CD ends a sync right after applying its last wave, without waiting for that wave's health).
+WAVES = {"kueue": 0, "model-upload": 1, "serving-runtime": 2, "model-registration": 2, "inference": 3}
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuaas-generator"}
 
@@ -66,3 +70,10 @@ def secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> D
     if optional:
         ref["optional"] = True
     return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def content_named(base: str, *inputs: object) -> str:
+    """`base` plus a hash of what the object runs on: a Job whose input changes gets a new name, so it runs again
+    (a Job's pod template is immutable, and a finished Job never reruns), and Argo CD prunes the old one."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:8]
+    return f"{base[:63 - 9].rstrip('-')}-{digest}"

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from generator.model.derive import hardware_profile, model_resources, node_selector, storage_tier, storage_uri, vllm_args
+from generator.model.derive import (
+    hardware_profile,
+    is_stopped,
+    model_resources,
+    node_selector,
+    storage_tier,
+    storage_uri,
+    vllm_args,
+)
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Document, env_list, gpu_toleration, metadata
+
+STOP_ANNOTATION = "serving.kserve.io/stop"
 
 
 def inference_service(model: Model, portfolio: Portfolio) -> Document:
@@ -21,6 +31,9 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "opendatahub.io/model-type": "generative",
         "security.opendatahub.io/enable-auth": "false",
         "serving.kserve.io/deploymentMode": "RawDeployment",
+        # Off means off: with "true" KServe deletes the predictor Deployment and its HPA and reports Stopped;
+        # minReplicas 0 alone still runs one pod, because the default HPA raises the floor to 1.
+        STOP_ANNOTATION: "true" if is_stopped(model) else "false",
     }
     labels = {
         "opendatahub.io/dashboard": "true",
@@ -45,7 +58,7 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory, gpu: str(model.gpus)},
     }
     predictor: Document = {
-        "minReplicas": 1 if model.state == "active" else 0,
+        "minReplicas": 1,
         "maxReplicas": portfolio.model_defaults.max_replicas,
         # Under a full quota a rolling update deadlocks: the new pod waits for the old pod's quota.
         "deploymentStrategy": {"type": "Recreate"},

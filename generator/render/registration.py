@@ -8,6 +8,7 @@ from generator.model.derive import storage_tier, storage_uri
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import (
     Document,
+    content_named,
     metadata,
     restricted_container_security,
     restricted_pod_security,
@@ -55,48 +56,50 @@ def registration_configmap(portfolio: Portfolio) -> Document:
     }
 
 
-def registration_job(portfolio: Portfolio) -> Document:
+def registration_job(portfolio: Portfolio, config: Document) -> Document:
+    spec: Document = {
+        "backoffLimit": portfolio.jobs.backoff_limit,
+        "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
+        "template": {
+            "metadata": {"labels": COMPONENT},
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": restricted_pod_security(),
+                "containers": [
+                    {
+                        "name": "register",
+                        "image": portfolio.jobs.image,
+                        "command": ["python3", "/opt/registration/register.py"],
+                        "env": [
+                            {"name": "REGISTRY_URL", "value": portfolio.model_registry.url},
+                            {"name": "MODELS_FILE", "value": "/opt/registration/models.json"},
+                        ],
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "128Mi"},
+                            "limits": {"cpu": "500m", "memory": "256Mi"},
+                        },
+                        "securityContext": restricted_container_security(),
+                        "volumeMounts": [
+                            {"name": "registration", "mountPath": "/opt/registration", "readOnly": True}
+                        ],
+                    }
+                ],
+                "volumes": [{"name": "registration", "configMap": {"name": CONFIGMAP}}],
+            },
+        },
+    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(JOB, namespace=portfolio.model_registry.namespace,
+        "metadata": metadata(content_named(JOB, spec, config["data"]), namespace=portfolio.model_registry.namespace,
                              labels=COMPONENT, wave="model-registration"),
-        "spec": {
-            "backoffLimit": portfolio.jobs.backoff_limit,
-            "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
-            "template": {
-                "metadata": {"labels": COMPONENT},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "securityContext": restricted_pod_security(),
-                    "containers": [
-                        {
-                            "name": "register",
-                            "image": portfolio.jobs.image,
-                            "command": ["python3", "/opt/registration/register.py"],
-                            "env": [
-                                {"name": "REGISTRY_URL", "value": portfolio.model_registry.url},
-                                {"name": "MODELS_FILE", "value": "/opt/registration/models.json"},
-                            ],
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "128Mi"},
-                                "limits": {"cpu": "500m", "memory": "256Mi"},
-                            },
-                            "securityContext": restricted_container_security(),
-                            "volumeMounts": [
-                                {"name": "registration", "mountPath": "/opt/registration", "readOnly": True}
-                            ],
-                        }
-                    ],
-                    "volumes": [{"name": "registration", "configMap": {"name": CONFIGMAP}}],
-                },
-            },
-        },
+        "spec": spec,
     }
 
 
 def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
+    config = registration_configmap(portfolio)
     return {
-        "registration-config.yaml": [registration_configmap(portfolio)],
-        "register-models.yaml": [registration_job(portfolio)],
+        "registration-config.yaml": [config],
+        "register-models.yaml": [registration_job(portfolio, config)],
     }

@@ -22,7 +22,9 @@ def serving_runtime(portfolio: Portfolio) -> Document:
                 "openshift.io/display-name": runtime.display_name,
                 "opendatahub.io/apiProtocol": "REST",
                 "opendatahub.io/recommended-accelerators": f'["{gpu}"]',
+                # Without both template annotations the dashboard lists the runtime as "Unknown Serving Runtime".
                 "opendatahub.io/template-name": "vllm-cuda-runtime",
+                "opendatahub.io/template-display-name": runtime.display_name,
             },
             wave="serving-runtime",
         ),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from generator.model.derive import Upload, uploads
 from generator.model.portfolio import Portfolio
 from generator.render.common import (
     Document,
+    content_named,
     metadata,
     restricted_container_security,
     restricted_pod_security,
@@ -31,7 +34,7 @@ def volume_claim(upload: Upload, portfolio: Portfolio) -> Document:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": metadata(upload.job_name, namespace=portfolio.storage.s3.upload_namespace,
+        "metadata": metadata(upload.name, namespace=portfolio.storage.s3.upload_namespace,
                              labels=COMPONENT, wave="model-upload"),
         "spec": {
             "accessModes": ["ReadWriteOnce"],
@@ -57,44 +60,49 @@ def upload_job(upload: Upload, portfolio: Portfolio) -> Document:
         secret_env("AWS_SECRET_ACCESS_KEY", s3.credentials_secret, "AWS_SECRET_ACCESS_KEY"),
         secret_env("HF_TOKEN", hf.token_secret, hf.token_key, optional=True),
     ]
+    if upload.allow_patterns is not None:
+        env.append({"name": "HF_ALLOW_PATTERNS", "value": json.dumps(list(upload.allow_patterns))})
+    if upload.ignore_patterns is not None:
+        env.append({"name": "HF_IGNORE_PATTERNS", "value": json.dumps(list(upload.ignore_patterns))})
+    spec: Document = {
+        "backoffLimit": portfolio.jobs.backoff_limit,
+        "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": restricted_pod_security(),
+                "containers": [
+                    {
+                        "name": "upload",
+                        "image": portfolio.jobs.image,
+                        "command": ["python3", "/opt/uploader/upload.py"],
+                        "env": env,
+                        "resources": {
+                            "requests": portfolio.jobs.upload_resources.requests.model_dump(),
+                            "limits": portfolio.jobs.upload_resources.limits.model_dump(),
+                        },
+                        "securityContext": restricted_container_security(),
+                        "volumeMounts": [
+                            {"name": "data", "mountPath": "/data"},
+                            {"name": "uploader", "mountPath": "/opt/uploader", "readOnly": True},
+                        ],
+                    }
+                ],
+                "volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": upload.name}},
+                    {"name": "uploader", "configMap": {"name": UPLOADER_CONFIGMAP}},
+                ],
+            },
+        },
+    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(upload.job_name, namespace=s3.upload_namespace, labels=labels,
-                             annotations={"gpuaas.opendatahub.io/models": ",".join(upload.models)},
+        "metadata": metadata(content_named(upload.name, spec, script("upload.py")), namespace=s3.upload_namespace,
+                             labels=labels, annotations={"gpuaas.opendatahub.io/models": ",".join(upload.models)},
                              wave="model-upload"),
-        "spec": {
-            "backoffLimit": portfolio.jobs.backoff_limit,
-            "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "securityContext": restricted_pod_security(),
-                    "containers": [
-                        {
-                            "name": "upload",
-                            "image": portfolio.jobs.image,
-                            "command": ["python3", "/opt/uploader/upload.py"],
-                            "env": env,
-                            "resources": {
-                                "requests": portfolio.jobs.upload_resources.requests.model_dump(),
-                                "limits": portfolio.jobs.upload_resources.limits.model_dump(),
-                            },
-                            "securityContext": restricted_container_security(),
-                            "volumeMounts": [
-                                {"name": "data", "mountPath": "/data"},
-                                {"name": "uploader", "mountPath": "/opt/uploader", "readOnly": True},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "data", "persistentVolumeClaim": {"claimName": upload.job_name}},
-                        {"name": "uploader", "configMap": {"name": UPLOADER_CONFIGMAP}},
-                    ],
-                },
-            },
-        },
+        "spec": spec,
     }
 
 
@@ -104,5 +112,5 @@ def render_upload(portfolio: Portfolio) -> dict[str, list[Document]]:
         return {}
     files = {"uploader-script.yaml": [uploader_configmap(portfolio)]}
     for upload in found:
-        files[f"{upload.job_name}.yaml"] = [volume_claim(upload, portfolio), upload_job(upload, portfolio)]
+        files[f"{upload.name}.yaml"] = [volume_claim(upload, portfolio), upload_job(upload, portfolio)]
     return files

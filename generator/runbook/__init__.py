@@ -7,7 +7,8 @@ from generator.admission.scenarios import ScenarioRun
 from generator.model.portfolio import Portfolio
 from generator.render.common import Tree
 from generator.runbook import sections as runbook_sections
-from generator.runbook.model import SECTIONS, RunbookFacts, Section, scenario_section
+from generator.runbook.model import SECTIONS, RunbookFacts, Section
+from generator.runbook.scenario import scenario_section
 
 __all__ = ["SECTIONS", "build_runbook"]
 

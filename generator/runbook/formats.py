@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from generator.runbook.model import Block, Command, Section
+from generator.runbook.model import Block, Command, Section, sh
 
 SIMULATED_NOTE = "# simulated only: shown for reference, not to run"
 
 
 def _shell_line(command: Command) -> str:
     if command.unless:
-        return f"if ! {command.unless} >/dev/null 2>&1; then {command.line}; fi"
+        return f"if ! {{ {command.unless}; }} >/dev/null 2>&1; then {command.line}; fi"
     return command.line
 
 
@@ -53,7 +53,7 @@ def to_shell(title: str, sections: list[Section], *, default: list[str]) -> str:
         "",
     ]
     for section in sections:
-        out += [f"{section.function}() {{", f'  echo "== {section.title}"']
+        out += [f"{section.function}() {{", f"  {sh('echo', f'== {section.title}')}"]
         for block in section.blocks:
             if block.mode != "run":
                 continue
@@ -68,7 +68,7 @@ def to_shell(title: str, sections: list[Section], *, default: list[str]) -> str:
     if all(k in names for k in default):
         out.append(f"    one-shot) {'; '.join(names[k] for k in default)} ;;")
     for key, function in names.items():
-        out.append(f'    {key.replace(" ", "-")}) {function} ;;')
+        out.append(f'    {sh(key.replace(" ", "-"))}) {function} ;;')
     out.append(f"    all) {'; '.join(names.values())} ;;")
     choices = "|".join(["one-shot", *(k.replace(" ", "-") for k in names), "all"])
     out += [f'    *) echo "usage: $0 [{choices}]" >&2; exit 2 ;;', "  esac", "}", "", 'main "$@"', ""]

@@ -1,35 +1,68 @@
 """The demo's standard operating procedure as data: sections of prose, commands and expected output.
 
 Everything a command names comes from the portfolio or the rendered tree (`RunbookFacts`), and the
-expected admission comes from the simulator. `generator.runbook.sections` builds the sections;
-`generator.runbook.formats` turns them into markdown, a shell script or a Jupyter notebook.
+expected admission comes from the simulator. Every command line is assembled by `sh`, the one place
+that quotes: a value from the portfolio is always one shell word, whatever characters it holds; only
+`Raw` text written here in the code (pipes, `$VAR`, redirections) reaches the shell as syntax.
+`generator.runbook.sections` builds the sections; `generator.runbook.formats` renders them.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlparse
 
 from generator.admission.plan import Snapshot
-from generator.admission.scenarios import ScenarioRun
 from generator.model.derive import Upload, storage_tier, uploads
 from generator.model.portfolio import Model, Portfolio
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
-from generator.render.common import Tree
-from generator.render.registration import JOB as REGISTRATION_JOB
+from generator.render.common import Document, Tree
+from generator.render.inference import STOP_ANNOTATION
 
-# run: part of the shell script; show: read-only or interactive, left out of the script;
+# run: part of the shell script; show: read-only, interactive or manual, left out of the script;
 # simulated: what the simulator predicts for a case the tree cannot produce (e.g. RollingUpdate).
 Mode = Literal["run", "show", "simulated"]
 SECTIONS = ("prerequisites", "deploy", "verify", "scenario", "smoke-test", "troubleshoot", "cleanup")
 
 
+class Raw(str):
+    """Shell syntax written by the generator itself (`|`, `$VAR`, `>/dev/null`): passed through unquoted."""
+
+
+class Shell(str):
+    """A command line assembled by `sh`; `Command` accepts nothing else."""
+
+
+def sh(*parts: str | int) -> Shell:
+    """One command line: every part is quoted as a single word unless it is `Raw` (or a line `sh` made)."""
+    return Shell(" ".join(p if isinstance(p, (Raw, Shell)) else shlex.quote(str(p)) for p in parts))
+
+
+def word(*parts: str | int) -> Raw:
+    """One shell word from pieces, each quoted unless `Raw`: `word("--from-literal=", key, "=", Raw('"$VALUE"'))`."""
+    return Raw("".join(p if isinstance(p, (Raw, Shell)) else shlex.quote(str(p)) for p in parts))
+
+
+def capture(variable: str, command: Shell) -> Shell:
+    """`VARIABLE=$(command)`; the variable name is the generator's, made by `env_name`."""
+    if not variable.replace("_", "").isalnum() or not variable.isupper():
+        raise ValueError(f"not a shell variable name: {variable!r}")
+    return Shell(f"{variable}=$({command})")
+
+
 @dataclass(frozen=True)
 class Command:
-    line: str  # one shell command line
+    line: Shell  # one shell command line
     expect: str = ""  # what the operator should see
-    unless: str = ""  # a check: when it succeeds, the command is skipped (the thing exists already)
+    unless: Shell | None = None  # a check: when it succeeds, the command is skipped (the thing exists already)
+
+    def __post_init__(self) -> None:
+        for part in (self.line, self.unless):
+            if part is not None and not isinstance(part, Shell):
+                raise TypeError("commands are assembled by sh(), which quotes every value")
 
 
 @dataclass
@@ -48,7 +81,7 @@ class Section:
 
     @property
     def function(self) -> str:
-        return "section_" + self.key.replace(" ", "_").replace("-", "_")
+        return "section_" + env_name(self.key).lower()
 
 
 @dataclass(frozen=True)
@@ -85,7 +118,6 @@ class RunbookFacts:
 
     app_of_apps_dir = APP_OF_APPS_DIR
     bootstrap_dir = BOOTSTRAP_DIR
-    registration_job = REGISTRATION_JOB
 
     @property
     def models(self) -> list[Model]:
@@ -98,6 +130,21 @@ class RunbookFacts:
     @property
     def uploads(self) -> list[Upload]:
         return uploads(self.portfolio)
+
+    def documents(self, kind: str) -> list[Document]:
+        return [d for docs in self.tree.values() for d in docs if d.get("kind") == kind]
+
+    def upload_job(self, upload: Upload) -> str:
+        """The upload Job's name as rendered (its base name plus a hash of its input)."""
+        return next(str(j["metadata"]["name"]) for j in self.documents("Job")
+                    if j["metadata"].get("namespace") == self.upload_namespace
+                    and any((v.get("persistentVolumeClaim") or {}).get("claimName") == upload.name
+                            for v in j["spec"]["template"]["spec"].get("volumes") or []))
+
+    @property
+    def registration_job(self) -> str:
+        return next(str(j["metadata"]["name"]) for j in self.documents("Job")
+                    if j["metadata"].get("namespace") == self.registry_namespace)
 
     @property
     def namespaces(self) -> list[str]:
@@ -127,15 +174,31 @@ def predictor(model: str) -> str:
 
 
 def env_name(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text).upper()
+    return "".join(c if c.isalnum() and c.isascii() else "_" for c in text).upper()
 
 
-def workloads_command(namespace: str, gpu: str) -> str:
+def escape_key(key: str) -> str:
+    return key.replace(".", "\\.")
+
+
+def workloads_command(namespace: str, gpu: str) -> Shell:
     """Kueue's Workloads with the pod they gate, whether admitted, and the GPU flavor."""
-    flavor = ".status.admission.podSetAssignments[0].flavors." + gpu.replace(".", "\\.")
+    flavor = ".status.admission.podSetAssignments[0].flavors." + escape_key(gpu)
     columns = (f'POD:.metadata.ownerReferences[0].name,ADMITTED:.status.conditions[?(@.type=="Admitted")].status,'
                f"FLAVOR:{flavor}")
-    return f"oc get workloads -n {namespace} -o custom-columns='{columns}'"
+    return sh("oc", "get", "workloads", "-n", namespace, "-o", f"custom-columns={columns}")
+
+
+def services_command(namespace: str) -> Shell:
+    """Each InferenceService with its Ready condition and its stop annotation."""
+    columns = (f'NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,'
+               f"STOP:.metadata.annotations.{escape_key(STOP_ANNOTATION)}")
+    return sh("oc", "get", "inferenceservice", "-n", namespace, "-o", f"custom-columns={columns}")
+
+
+def table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
 
 
 def admission_lines(snapshot: Snapshot, names: list[str]) -> str:
@@ -145,38 +208,18 @@ def admission_lines(snapshot: Snapshot, names: list[str]) -> str:
     for model in snapshot.models:
         if model.state == "off":
             if model.name in names:
-                why.append(f"{model.name}: scaled to zero, no pod")
+                why.append(f"{model.name}: stopped, no pod")
             continue
-        rows.append((f"{predictor(model.name)}-<hash>", "True" if model.state == "admitted" else "False",
-                     model.flavor or "<none>"))
+        admitted = model.state in ("admitted", "unschedulable")
+        rows.append((f"{predictor(model.name)}-<hash>", "True" if admitted else "False", model.flavor or "<none>"))
         if model.state != "admitted":
             why.append(f"{model.name}: {model.state}" + (f" ({model.reason})" if model.reason else ""))
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    table = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
-    return "\n".join(table + why)
+    return "\n".join(table(rows) + why)
 
 
-def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
-    ns = facts.namespace
-    section = Section(f"scenario {run.scenario.name}", f"Scenario: {run.scenario.name}", run.scenario.description)
-    start = [Command(f"oc scale deployment {predictor(m.name)} -n {ns} --replicas={1 if m.state == 'active' else 0}")
-             for m in facts.models]
-    section.blocks.append(Block(
-        "Start from the baseline: the active models at one replica, the others at zero. Kueue makes one Workload "
-        "per predictor pod; the expected admission is the simulator's.",
-        [*start, Command(workloads_command(ns, facts.gpu), admission_lines(run.baseline, [m.name for m in facts.active]))]))
-    for number, step_run in enumerate(run.steps, start=1):
-        step = step_run.step
-        commands = [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=0") for m in step.disable]
-        commands += [Command(f"oc scale deployment {predictor(m)} -n {ns} --replicas=1") for m in step.enable]
-        commands += [Command(f"oc rollout restart deployment/{predictor(m)} -n {ns}") for m in step.update]
-        named = [*step.enable, *step.disable, *step.update, *step.expect]
-        commands.append(Command(workloads_command(ns, facts.gpu), admission_lines(step_run.snapshot, named)))
-        text = f"Step {number}: {step.title}."
-        simulated = bool(step.update) and step.strategy not in (None, "Recreate")
-        if simulated:
-            text += (" Simulated only: the tree renders the Recreate strategy, so the cluster does not do this; "
-                     f"the simulator shows what {step.strategy} would do.")
-        text += "".join(f" Note: {n}." for n in step_run.snapshot.notes)
-        section.blocks.append(Block(text, commands, "simulated" if simulated else "run"))
-    return section
+def service_lines(snapshot: Snapshot) -> str:
+    """The simulated answer of `services_command`."""
+    rows = [("NAME", "READY", "STOP")]
+    for model in snapshot.models:
+        rows.append((model.name, "True" if model.state == "admitted" else "False", "true" if model.state == "off" else "false"))
+    return "\n".join(table(rows))

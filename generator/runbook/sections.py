@@ -3,29 +3,51 @@
 from __future__ import annotations
 
 import json
-import shlex
 from decimal import Decimal
 
 from generator.admission.plan import Cluster
 from generator.admission.present import quota_lines
 from generator.model.derive import flavor_node_labels
+from generator.render.argocd import controller_service_account
 from generator.runbook.model import (
     Block,
     Command,
+    Raw,
     RunbookFacts,
     Section,
+    Shell,
     admission_lines,
+    capture,
     env_name,
+    escape_key,
     predictor,
+    service_lines,
+    services_command,
+    sh,
+    table,
+    word,
     workloads_command,
 )
 
 MACHINE_API = "openshift-machine-api"
 INSTANCE_TYPE_PATH = ".spec.template.spec.providerSpec.value.instanceType"
+KUEUE_MANAGED = "kueue.openshift.io/managed"
+CONNECTION_LABELS = {"opendatahub.io/managed": "true", "opendatahub.io/dashboard": "true"}
+CONNECTION_TYPE = "opendatahub.io/connection-type"
+QUIET = Raw(">/dev/null")
 
 
-def _q(value: str) -> str:
-    return shlex.quote(value)
+def _label_selector(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" if v else k for k, v in labels.items())
+
+
+def _equals(command: Shell, expected: str) -> Shell:
+    """A check that succeeds when the command prints exactly `expected`."""
+    return sh("test", Raw(f'"$({command})"'), "=", expected)
+
+
+def _contains(command: Shell, word: str) -> Shell:
+    return sh(command, Raw("|"), "grep", "-qw", word)
 
 
 def prerequisites(facts: RunbookFacts) -> Section:
@@ -33,126 +55,195 @@ def prerequisites(facts: RunbookFacts) -> Section:
     s3 = p.storage.s3
     gpu = p.cluster.gpu_resource
     section = Section("prerequisites", "Prerequisites",
-                      "What the cluster must have before the tree is synced: the operators, the namespaces of "
-                      "earlier steps, the GPU nodes of every flavor, and the Secrets the tree references.")
+                      "What the cluster must have before the tree is synced: the operators, the namespaces of earlier steps, "
+                      "Kueue managing the serving namespace with the Deployment integration, the GPU nodes of every flavor "
+                      "carrying the labels the flavors select, Argo CD's permissions, and the Secrets the tree references. "
+                      "Each check says how to fix what it finds.")
     section.blocks.append(Block(
         "OpenShift AI (KServe), Kueue and OpenShift GitOps are installed: their CRDs exist.",
-        [Command("oc get crd inferenceservices.serving.kserve.io servingruntimes.serving.kserve.io "
-                 "clusterqueues.kueue.x-k8s.io localqueues.kueue.x-k8s.io applications.argoproj.io",
+        [Command(sh("oc", "get", "crd", "inferenceservices.serving.kserve.io", "servingruntimes.serving.kserve.io",
+                    "clusterqueues.kueue.x-k8s.io", "localqueues.kueue.x-k8s.io", "applications.argoproj.io"),
                  "five CRDs listed, none NotFound")]))
     namespaces = facts.namespaces
     section.blocks.append(Block(
         "The namespaces exist (created by earlier steps; the tree does not create them).",
-        [Command(f"oc get namespace {' '.join(namespaces)}", "\n".join(f"{n}   Active" for n in namespaces))]))
+        [Command(sh("oc", "get", "namespace", *namespaces), "\n".join(f"{n}   Active" for n in namespaces))]))
+    label = sh("oc", "get", "namespace", facts.namespace, "-o", f"jsonpath={{.metadata.labels.{escape_key(KUEUE_MANAGED)}}}")
+    section.blocks.append(Block(
+        f"Kueue manages a namespace only when it carries {KUEUE_MANAGED}=true: without it Kueue creates no Workloads "
+        f"and the queue label does nothing (models would run outside the quota). Labelled here when missing.",
+        [Command(label, "true"),
+         Command(sh("oc", "label", "namespace", facts.namespace, f"{KUEUE_MANAGED}=true", "--overwrite"),
+                 unless=_equals(label, "true"))]))
+    frameworks = sh("oc", "get", "kueue", "cluster", "-o", "jsonpath={.spec.config.integrations.frameworks}")
+    section.blocks.append(Block(
+        "The Kueue configuration lists the Deployment framework, which KServe's predictor Deployments need; without "
+        "it their pods are never queued. Added here when missing.",
+        [Command(frameworks, '[..., "Deployment", ...]'),
+         Command(sh("oc", "patch", "kueue", "cluster", "--type=json", "-p",
+                    json.dumps([{"op": "add", "path": "/spec/config/integrations/frameworks/-", "value": "Deployment"}])),
+                 unless=_contains(frameworks, "Deployment"))]))
+    taint = p.cluster.gpu_taint
     for flavor in p.flavors:
         var = f"MACHINESET_{env_name(flavor.name)}"
-        labels = ",".join(f"{k}={v}" if v else k for k, v in flavor_node_labels(flavor, p).items())
+        labels = flavor_node_labels(flavor)
+        selector = _label_selector(labels)
+        columns = f"NAME:.metadata.name,GPUS:.status.allocatable.{escape_key(gpu)}"
         section.blocks.append(Block(
-            f"GPU nodes of flavor {flavor.name}: {flavor.nodes} x {flavor.instance_type} with {flavor.gpus_per_node} GPU(s) "
-            f"each, labelled {labels} and tainted {p.cluster.gpu_taint.key}={p.cluster.gpu_taint.value}:"
-            f"{p.cluster.gpu_taint.effect}. Scale its MachineSet and wait for the machines.",
+            f"GPU nodes of flavor {flavor.name}: {flavor.nodes} x {flavor.instance_type} with {flavor.gpus_per_node} GPU(s), "
+            f"{flavor.cpu_per_node} CPU and {flavor.memory_per_node} allocatable each, tainted {taint.key}={taint.value}:"
+            f"{taint.effect}. Scale its MachineSet and wait for the machines. The last check lists the nodes that carry "
+            f"the flavor's node labels ({selector}): if it lists none, every pod Kueue admits on this flavor stays "
+            "Pending; fix the flavor's nodeLabels in portfolio.yaml (labels from a MachineSet's template metadata do not "
+            "reach the node).",
             [
-                Command(f"{var}=$(oc get machineset -n {MACHINE_API} -o "
-                        f"jsonpath='{{.items[?(@{INSTANCE_TYPE_PATH}==\"{flavor.instance_type}\")].metadata.name}}')"),
-                Command(f'oc scale machineset "${var}" -n {MACHINE_API} --replicas={flavor.nodes}'),
-                Command(f"oc wait machineset/\"${var}\" -n {MACHINE_API} "
-                        f"--for=jsonpath='{{.status.readyReplicas}}'={flavor.nodes} --timeout=30m"),
-                Command(f"oc get nodes -l node.kubernetes.io/instance-type={flavor.instance_type}",
-                        f"{flavor.nodes} node(s) Ready"),
+                Command(capture(var, sh("oc", "get", "machineset", "-n", MACHINE_API, "-o",
+                                        f'jsonpath={{.items[?(@{INSTANCE_TYPE_PATH}=="{flavor.instance_type}")].metadata.name}}'))),
+                Command(sh("oc", "scale", "machineset", Raw(f'"${var}"'), "-n", MACHINE_API, f"--replicas={flavor.nodes}")),
+                Command(sh("oc", "wait", Raw(f'machineset/"${var}"'), "-n", MACHINE_API,
+                           f"--for=jsonpath={{.status.readyReplicas}}={flavor.nodes}", "--timeout=30m")),
+                Command(sh("oc", "get", "nodes", "-l", selector, "-o", f"custom-columns={columns}"),
+                        "\n".join(table([("NAME", "GPUS"), *((f"<node-{i}>", str(flavor.gpus_per_node))
+                                                             for i in range(1, flavor.nodes + 1))]))),
             ]))
     total_gpus = sum(f.gpus_per_node * f.nodes for f in p.flavors)
     quota_gpus = sum(f.quota.gpus for f in p.flavors)
     section.blocks.append(Block(
         f"The GPU nodes offer what the quota promises: {total_gpus} allocatable GPUs for a nominal quota of {quota_gpus}.",
-        [Command(f"oc get nodes -l {p.cluster.gpu_node_role_label} -o custom-columns="
-                 f"NAME:.metadata.name,TYPE:.metadata.labels.node\\.kubernetes\\.io/instance-type,"
-                 f"GPUS:.status.allocatable.{gpu.replace('.', chr(92) + '.')}",
+        [Command(sh("oc", "get", "nodes", "-l", "nvidia.com/gpu.present=true", "-o",
+                    f"custom-columns=NAME:.metadata.name,TYPE:.metadata.labels.{escape_key('node.kubernetes.io/instance-type')},"
+                    f"GPUS:.status.allocatable.{escape_key(gpu)}"),
                  "\n".join(f"<node>   {f.instance_type}   {f.gpus_per_node}" for f in p.flavors for _ in range(f.nodes)))]))
-    hf = p.hugging_face
-    minio_keys = ['--from-literal=AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"',
-                  '--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"']
-    secrets = [
-        (s3.connection_secret, facts.namespace,
-         "the OpenShift AI S3 data connection KServe reads (storage.key)",
-         [*minio_keys,
-          f"--from-literal=AWS_S3_ENDPOINT={s3.endpoint}", f"--from-literal=AWS_S3_BUCKET={s3.bucket}",
-          "--from-literal=AWS_DEFAULT_REGION=us-east-1"]),
-        (s3.credentials_secret, facts.upload_namespace, "the MinIO keys of the upload Jobs", minio_keys),
-        (hf.token_secret, facts.upload_namespace, "the Hugging Face token of the upload Jobs (gated repositories)",
-         [f'--from-literal={hf.token_key}="${{HF_TOKEN:?export HF_TOKEN}}"']),
-    ]
+    section.blocks.append(_argocd_permissions(facts))
     if facts.uploads:
         section.blocks.append(Block(
             "The weights need no manual upload: wave 1 of the tree runs one Job per distinct S3 source ("
-            + "; ".join(f"{u.job_name} copies {u.hugging_face} to s3://{s3.bucket}/{u.prefix}/ for {' and '.join(u.models)}"
+            + "; ".join(f"{facts.upload_job(u)} copies {u.hugging_face} to s3://{s3.bucket}/{u.prefix}/ for {' and '.join(u.models)}"
                         for u in facts.uploads)
             + "), before any model starts; the OCI ModelCars are pulled by the nodes."))
-    # Only the Secrets this tree references: no S3 model, no data connection; no upload, no upload keys.
-    secrets = [entry for entry in secrets
-               if (entry[0] == s3.connection_secret and facts.s3_models()) or (entry[0] != s3.connection_secret and facts.uploads)]
-    if not secrets:
-        return section
-    commands = []
-    for name, namespace, _, literals in secrets:
-        commands.append(Command(f"oc create secret generic {name} -n {namespace} {' '.join(literals)}",
-                                unless=f"oc get secret {name} -n {namespace}"))
-    if facts.s3_models():
-        commands.append(Command(f"oc label secret {s3.connection_secret} -n {facts.namespace} "
-                                "opendatahub.io/dashboard=true --overwrite"))
-        commands.append(Command(f"oc annotate secret {s3.connection_secret} -n {facts.namespace} "
-                                "opendatahub.io/connection-type=s3 --overwrite"))
-    section.blocks.append(Block(
-        "The Secrets the tree references; it never contains their values. Each is created only when missing, from "
-        "values you export first (MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HF_TOKEN). "
-        + " ".join(f"{name} in {ns}: {why}." for name, ns, why, _ in secrets), commands))
+    section.blocks += _secrets(facts)
     return section
+
+
+def _argocd_permissions(facts: RunbookFacts) -> Block:
+    """Can Argo CD's application controller manage every kind of the tree where the tree puts it?"""
+    p = facts.portfolio
+    account = f"system:serviceaccount:{p.gitops.argocd_namespace}:{controller_service_account(p)}"
+    checks: dict[tuple[str, str], None] = {}
+    for path, documents in facts.tree.items():
+        if not path.startswith(facts.serving_tree + "/"):
+            continue  # the bootstrap is applied by an administrator, not by Argo CD
+        for doc in documents:
+            if doc.get("kind") == "Kustomization":
+                continue
+            group = str(doc["apiVersion"]).rpartition("/")[0]
+            kind = str(doc["kind"]).lower()
+            plural = kind[:-1] + "ies" if kind.endswith("y") else kind + ("es" if kind.endswith("s") else "s")
+            resource = plural + (f".{group}" if group else "")
+            checks[(resource, doc["metadata"].get("namespace", ""))] = None
+    commands = [Command(sh("oc", "auth", "can-i", "create", resource, *(("-n", ns) if ns else ()), "--as", account),
+                        "yes (and yes for each check below)" if index == 0 else "")
+                for index, (resource, ns) in enumerate(checks)]
+    return Block(
+        f"Argo CD's application controller ({account}) may create every kind of the tree where the tree puts it. The "
+        f"default OpenShift GitOps instance cannot create cluster-scoped Kueue objects: the bootstrap "
+        f"({facts.bootstrap_dir}) grants exactly those kinds; a 'no' for a namespaced kind means the namespace is not "
+        "managed by this Argo CD instance.", commands, "show")
+
+
+def _secrets(facts: RunbookFacts) -> list[Block]:
+    p = facts.portfolio
+    s3 = p.storage.s3
+    hf = p.hugging_face
+    minio_keys = [Raw('--from-literal=AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"'),
+                  Raw('--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"')]
+    blocks = []
+    connection = s3.connection_secret
+    if facts.s3_models():
+        exists = sh("oc", "get", "secret", connection, "-n", facts.namespace)
+        entry = sh("oc", "get", "secret", "storage-config", "-n", facts.namespace, "-o",
+                   f"jsonpath={{.data.{escape_key(connection)}}}")
+        blocks.append(Block(
+            f"The S3 connection {connection} in {facts.namespace}, the OpenShift AI data connection KServe reads: "
+            "odh-model-controller copies every Secret labelled opendatahub.io/managed=true and opendatahub.io/dashboard=true "
+            f"into the Secret storage-config, under the Secret's name, and the storage initializer reads the entry that "
+            f"storage.key names ({connection}). Without the labels and the annotation {CONNECTION_TYPE}=s3 the entry "
+            "is missing and every S3 model's pod is rejected. Created when missing from values you export "
+            "(MINIO_ACCESS_KEY, MINIO_SECRET_KEY), then labelled and annotated; it never enters the tree.",
+            [Command(sh("oc", "create", "secret", "generic", connection, "-n", facts.namespace, *minio_keys,
+                        f"--from-literal=AWS_S3_ENDPOINT={s3.endpoint}", f"--from-literal=AWS_S3_BUCKET={s3.bucket}",
+                        "--from-literal=AWS_DEFAULT_REGION=us-east-1"), unless=exists),
+             Command(sh("oc", "label", "secret", connection, "-n", facts.namespace,
+                        *(f"{k}={v}" for k, v in CONNECTION_LABELS.items()), "--overwrite")),
+             Command(sh("oc", "annotate", "secret", connection, "-n", facts.namespace, f"{CONNECTION_TYPE}=s3", "--overwrite")),
+             Command(sh("oc", "wait", "secret/storage-config", "-n", facts.namespace,
+                        f"--for=jsonpath={{.data.{escape_key(connection)}}}", "--timeout=2m")),
+             Command(sh(entry, Raw("|"), "base64", "-d"),
+                     '{"type":"s3","access_key_id":"...","secret_access_key":"...","endpoint_url":"'
+                     f'{s3.endpoint}","bucket":"{s3.bucket}","region":"us-east-1"}}')]))
+    if facts.uploads:
+        blocks.append(Block(
+            f"The upload Jobs' Secrets in {facts.upload_namespace}, created only when missing: {s3.credentials_secret} (the "
+            f"MinIO keys) and {hf.token_secret} (the Hugging Face token, for gated repositories; export HF_TOKEN).",
+            [Command(sh("oc", "create", "secret", "generic", s3.credentials_secret, "-n", facts.upload_namespace, *minio_keys),
+                     unless=sh("oc", "get", "secret", s3.credentials_secret, "-n", facts.upload_namespace)),
+             Command(sh("oc", "create", "secret", "generic", hf.token_secret, "-n", facts.upload_namespace,
+                        word("--from-literal=", hf.token_key, "=", Raw('"${HF_TOKEN:?export HF_TOKEN}"'))),
+                     unless=sh("oc", "get", "secret", hf.token_secret, "-n", facts.upload_namespace))]))
+    return blocks
 
 
 def deploy(facts: RunbookFacts) -> Section:
     p = facts.portfolio
     argo = facts.argocd_namespace
+    app = p.gitops.application
     deadline = p.jobs.active_deadline_seconds
     section = Section("deploy", "Deploy",
-                      "One shot: apply the root Application once and let Argo CD sync every wave. Step by step: "
-                      "validate, dry-run on the server, then follow each wave.")
+                      "One shot: apply the bootstrap once and let Argo CD sync every wave. Step by step: validate, dry-run "
+                      "on the server, then follow each wave.")
     section.blocks.append(Block(
         "Check locally: the portfolio, the lint rules, the rendered documents and the scenarios.",
-        [Command("python -m generator validate", "valid: ...")]))
+        [Command(sh("python", "-m", "generator", "validate"), "valid: ...")]))
     section.blocks.append(Block(
         "Dry-run the rendered tree against the API server (admission webhooks and CRD schemas included).",
-        [Command(f"kubectl kustomize {facts.serving_tree} | oc apply --dry-run=server -f -", "every object: created (server dry run)"),
-         Command(f"kubectl kustomize {facts.app_of_apps_dir} | oc apply --dry-run=server -f -")]))
+        [Command(sh("kubectl", "kustomize", facts.serving_tree, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"),
+                 "every object: created (server dry run)"),
+         Command(sh("kubectl", "kustomize", facts.app_of_apps_dir, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"))]))
     section.blocks.append(Block(
-        f"Bootstrap: apply the root Application {p.gitops.app_of_apps}; it syncs {facts.app_of_apps_dir}, which holds "
-        f"the Application {p.gitops.application}.",
-        [Command(f"oc apply -k {facts.bootstrap_dir}"),
-         Command(f"oc wait application/{p.gitops.app_of_apps} -n {argo} --for=jsonpath='{{.status.sync.status}}'=Synced "
-                 "--timeout=10m"),
-         Command(f"oc get application {p.gitops.application} -n {argo}", f"{p.gitops.application}   Synced")]))
-    uploads = facts.uploads
-    if uploads:
+        f"Bootstrap, as a cluster administrator, once: the root Application {p.gitops.app_of_apps} (it syncs "
+        f"{facts.app_of_apps_dir}, which holds the Application {app}), the InferenceService health check of the "
+        f"ArgoCD instance {p.gitops.argocd_instance} (it replaces that instance's resourceHealthChecks list), and the "
+        "application controller's permissions on the tree's cluster-scoped kinds.",
+        [Command(sh("oc", "apply", "-k", facts.bootstrap_dir)),
+         Command(sh("oc", "wait", f"application/{p.gitops.app_of_apps}", "-n", argo,
+                    "--for=jsonpath={.status.sync.status}=Synced", "--timeout=10m")),
+         Command(sh("oc", "get", "application", app, "-n", argo), f"{app}   Synced")]))
+    if facts.uploads:
         section.blocks.append(Block(
-            "Wave 1: the uploads copy each distinct set of S3 weights once; the InferenceServices wait for them.",
-            [Command(f"oc wait --for=condition=complete job/{u.job_name} -n {facts.upload_namespace} --timeout={deadline}s",
-                     f"job.batch/{u.job_name} condition met") for u in uploads]))
+            "Wave 1: the uploads copy each distinct set of S3 weights once, only the files vLLM loads; the "
+            "InferenceServices wait for them.",
+            [Command(sh("oc", "wait", "--for=condition=complete", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace,
+                        f"--timeout={deadline}s"), f"job.batch/{facts.upload_job(u)} condition met") for u in facts.uploads]))
         section.blocks.append(Block(
             "Follow an upload while it runs.",
-            [Command(f"oc logs -f job/{u.job_name} -n {facts.upload_namespace}",
-                     f"s3://{p.storage.s3.bucket}/{u.prefix}/ complete: N files") for u in uploads], "show"))
+            [Command(sh("oc", "logs", "-f", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace),
+                     f"s3://{p.storage.s3.bucket}/{u.prefix}/ complete: N files") for u in facts.uploads], "show"))
+    job = facts.registration_job
     section.blocks.append(Block(
-        "Waves 2 and 3: the runtime, then the models. The active models become Ready once Kueue admits their pods.",
-        [Command(f"oc get servingruntime {p.runtime.name} -n {facts.namespace}", p.runtime.name),
-         *(Command(f"oc wait --for=condition=Ready inferenceservice/{m.name} -n {facts.namespace} --timeout=45m",
-                   f"inferenceservice.serving.kserve.io/{m.name} condition met") for m in facts.active)]))
-    section.blocks.append(Block(
-        "Wave 4: every model is registered in the Model Registry with its real storage URI.",
-        [Command(f"oc wait --for=condition=complete job/{facts.registration_job} -n {facts.registry_namespace} --timeout=15m"),
-         Command(f"oc logs job/{facts.registration_job} -n {facts.registry_namespace}",
+        "Wave 2: the runtime, and every model registered in the Model Registry with its real storage URI (the "
+        "registration Job's name carries a hash of the model list, so a changed list runs again).",
+        [Command(sh("oc", "get", "servingruntime", p.runtime.name, "-n", facts.namespace), p.runtime.name),
+         Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", facts.registry_namespace, "--timeout=15m")),
+         Command(sh("oc", "logs", f"job/{job}", "-n", facts.registry_namespace),
                  "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in facts.models))]))
+    running = [m for m in facts.baseline.models if m.state == "admitted"]
     section.blocks.append(Block(
-        "The Application is synced and healthy.",
-        [Command(f"oc wait application/{p.gitops.application} -n {argo} "
-                 "--for=jsonpath='{.status.health.status}'=Healthy --timeout=30m")]))
+        "Wave 3, the last: the InferenceServices. Argo CD ends the sync once they are applied; the models that run become "
+        "Ready once Kueue admits their pods and a node holds them (stopped models stay Suspended in Argo CD).",
+        [Command(sh("oc", "wait", f"application/{app}", "-n", argo, "--for=jsonpath={.status.operationState.phase}=Succeeded",
+                    "--timeout=30m")),
+         *(Command(sh("oc", "wait", "--for=condition=Ready", f"inferenceservice/{m.name}", "-n", facts.namespace,
+                      "--timeout=45m"), f"inferenceservice.serving.kserve.io/{m.name} condition met") for m in running)]))
     return section
 
 
@@ -161,19 +252,26 @@ def verify(facts: RunbookFacts) -> Section:
     ns = facts.namespace
     baseline = facts.baseline
     section = Section("verify", "Verify", "The baseline as the simulator predicts it: what each command should show.")
-    section.blocks.append(Block("The InferenceServices and their predictor Deployments.", [
-        Command(f"oc get inferenceservice -n {ns}", "\n".join(
-            f"{m.name}   {'READY True' if m.state == 'active' else 'no pod (minReplicas 0)'}" for m in facts.models)),
-        Command(f"oc get deployment {' '.join(predictor(m.name) for m in facts.models)} -n {ns}", "\n".join(
-            f"{predictor(m.name)}   {'1/1' if m.state == 'active' else '0/0'}" for m in facts.models)),
-    ]))
+    running = [m.name for m in facts.active]
+    commands = [Command(services_command(ns), service_lines(baseline))]
+    if running:
+        states = {m.name: m.state for m in baseline.models}
+        commands.append(Command(
+            sh("oc", "get", "deployment", *(predictor(m) for m in running), "-n", ns, "-o",
+               "custom-columns=NAME:.metadata.name,READY:.status.readyReplicas,WANTED:.spec.replicas"),
+            "\n".join(table([("NAME", "READY", "WANTED"), *((predictor(m), "1" if states[m] == "admitted" else "<none>", "1")
+                                                            for m in running)]))))
+    stopped = [m.name for m in facts.models if m.state != "active"]
+    text = "The InferenceServices: the active ones Ready, the queued ones stopped"
+    text += f" (no Deployment, no pod: {', '.join(stopped)})." if stopped else "."
+    section.blocks.append(Block(text, commands))
     gpu_used = sum((q.used for q in baseline.quota if q.resource == p.cluster.gpu_resource), Decimal(0))
     gpu_nominal = sum((q.nominal for q in baseline.quota if q.resource == p.cluster.gpu_resource), Decimal(0))
     section.blocks.append(Block(
         f"Kueue admitted the baseline: {gpu_used:f} of {gpu_nominal:f} GPUs in use.", [
-            Command(workloads_command(ns, facts.gpu), admission_lines(baseline, [m.name for m in facts.active])),
-            Command(f"oc get localqueue {p.kueue.local_queue} -n {ns}", f"{p.kueue.local_queue}   {p.kueue.cluster_queue}"),
-            Command(f"oc get clusterqueue {p.kueue.cluster_queue} -o jsonpath='{{.status.flavorsUsage}}'",
+            Command(workloads_command(ns, facts.gpu), admission_lines(baseline, running)),
+            Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns), f"{p.kueue.local_queue}   {p.kueue.cluster_queue}"),
+            Command(sh("oc", "get", "clusterqueue", p.kueue.cluster_queue, "-o", "jsonpath={.status.flavorsUsage}"),
                     "\n".join(quota_lines(baseline.quota))),
         ]))
     return section
@@ -184,16 +282,19 @@ def smoke_test(facts: RunbookFacts) -> Section:
     section = Section("smoke-test", "Smoke test",
                       f"Each model serves the OpenAI-compatible API at its URL (https://<model>-{ns}.<apps domain>, "
                       "exposed by the networking.kserve.io/visibility label); the served model name is the model name. "
-                      "Queued models answer once enabled (oc scale deployment <model>-predictor --replicas=1).")
+                      "Queued models answer once switched on (state: active).")
+    running = {m.name for m in facts.baseline.models if m.state == "admitted"}
     for model in facts.models:
         var = f"{env_name(model.name)}_URL"
         chat = {"model": model.name, "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
                 "max_tokens": 64}
         commands = [
-            Command(f"{var}=$(oc get inferenceservice {model.name} -n {ns} -o jsonpath='{{.status.url}}')"),
-            Command(f'curl -sSk --fail --max-time 60 "${var}/v1/models"', f'{{"object":"list","data":[{{"id":"{model.name}", ...}}]}}'),
-            Command(f'curl -sSk --fail --max-time 120 "${var}/v1/chat/completions" -H {_q("Content-Type: application/json")} '
-                    f"-d {_q(json.dumps(chat))}", '{"object":"chat.completion", "choices":[{"message":{"content":"Hello..."}}]}'),
+            Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o", "jsonpath={.status.url}"))),
+            Command(sh("curl", "-sSk", "--fail", "--max-time", 60, Raw(f'"${var}/v1/models"')),
+                    f'{{"object":"list","data":[{{"id":"{model.name}", ...}}]}}'),
+            Command(sh("curl", "-sSk", "--fail", "--max-time", 120, Raw(f'"${var}/v1/chat/completions"'),
+                       "-H", "Content-Type: application/json", "-d", json.dumps(chat)),
+                    '{"object":"chat.completion", "choices":[{"message":{"content":"Hello..."}}]}'),
         ]
         if model.vllm.tool_call_parser:
             tools = {**chat, "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
@@ -202,13 +303,13 @@ def smoke_test(facts: RunbookFacts) -> Section:
                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
                      "tool_choice": "auto"}
             commands.append(Command(
-                f'curl -sSk --fail --max-time 120 "${var}/v1/chat/completions" -H {_q("Content-Type: application/json")} '
-                f"-d {_q(json.dumps(tools))}",
+                sh("curl", "-sSk", "--fail", "--max-time", 120, Raw(f'"${var}/v1/chat/completions"'),
+                   "-H", "Content-Type: application/json", "-d", json.dumps(tools)),
                 f'"tool_calls":[{{"function":{{"name":"get_weather","arguments":"{{\\"city\\": \\"Paris\\"}}"}}}}] '
                 f"(parser {model.vllm.tool_call_parser})"))
-        state = "active: runs in the one-shot script" if model.state == "active" else "queued: enable it first"
+        state = "runs at baseline: part of the one-shot script" if model.name in running else "not running at baseline"
         section.blocks.append(Block(f"{model.display_name} ({model.name}, {state}).", commands,
-                                    "run" if model.state == "active" else "show"))
+                                    "run" if model.name in running else "show"))
     return section
 
 
@@ -221,39 +322,70 @@ def troubleshoot(facts: RunbookFacts) -> Section:
     example = queued[0].name if queued else facts.models[0].name
     simulated = Cluster(p, facts.tree).apply(enable=[example]).model(example)
     blocks.append(Block(
-        "A model stays pending: Kueue has no quota for it. Compare with the simulation; free quota by scaling "
-        "another model down.",
+        "A model stays pending: Kueue has no quota for it. Compare with the simulation; free quota by stopping another "
+        "model (state: queued).",
         [Command(workloads_command(ns, facts.gpu)),
-         Command(f"oc describe clusterqueue {p.kueue.cluster_queue}"),
-         Command(f"python -m generator plan --enable {example}",
+         Command(sh("oc", "describe", "clusterqueue", p.kueue.cluster_queue)),
+         Command(sh("python", "-m", "generator", "plan", "--enable", example),
                  f"{example}  {simulated.gpus}  {simulated.state}  {simulated.flavor or '-'}  {simulated.reason}".rstrip())],
+        "show"))
+    blocks.append(Block(
+        "A model Kueue admitted stays Pending: no node of its flavor has room, or no node carries the flavor's node "
+        "labels (labels from a MachineSet template never reach the node). The pod's events say which; `plan` shows "
+        "'unschedulable' when the portfolio's nodes cannot hold it.",
+        [Command(sh("oc", "get", "pods", "-n", ns, "--field-selector=status.phase=Pending")),
+         Command(sh("oc", "get", "events", "-n", ns, "--field-selector", "reason=FailedScheduling"))], "show"))
+    blocks.append(Block(
+        "Models never get a Workload, or CPU-only pods of the namespace wait in SchedulingGated: check the namespace "
+        f"label {KUEUE_MANAGED}, the Deployment framework (prerequisites), and that the LocalQueue is not a default "
+        "queue (kueue.defaultQueue), which queues every pod of the namespace.",
+        [Command(sh("oc", "get", "namespace", ns, "--show-labels")),
+         Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns, "-o", "jsonpath={.metadata.annotations}")),
+         Command(sh("oc", "get", "pods", "-n", ns, "-o", "custom-columns=NAME:.metadata.name,GATES:.spec.schedulingGates"))],
         "show"))
     active = facts.active[0].name if facts.active else facts.models[0].name
     blocks.append(Block(
         "Pods stuck in SchedulingGated after a change: a rolling update under a full quota (the new pod waits for "
         "the old pod's quota). The tree renders Recreate; check the Deployment carries it.",
-        [Command(f"oc get pods -n {ns} -l serving.kserve.io/inferenceservice={active}"),
-         Command(f"oc get deployment {predictor(active)} -n {ns} -o jsonpath='{{.spec.strategy.type}}'", "Recreate")], "show"))
+        [Command(sh("oc", "get", "pods", "-n", ns, "-l", f"serving.kserve.io/inferenceservice={active}")),
+         Command(sh("oc", "get", "deployment", predictor(active), "-n", ns, "-o", "jsonpath={.spec.strategy.type}"), "Recreate")],
+        "show"))
+    blocks.append(Block(
+        "Argo CD shows a model as Progressing although it serves, or the sync never ends: the health check in the "
+        f"bootstrap reads Ready (stopped models are Suspended); check the ArgoCD instance {p.gitops.argocd_instance} "
+        "carries it.",
+        [Command(sh("oc", "get", "argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace, "-o",
+                    "jsonpath={.spec.resourceHealthChecks[*].kind}"), "InferenceService"),
+         Command(sh("oc", "get", "application", p.gitops.application, "-n", facts.argocd_namespace, "-o",
+                    "jsonpath={.status.operationState.phase}"), "Succeeded")], "show"))
+    if facts.s3_models():
+        connection = p.storage.s3.connection_secret
+        blocks.append(Block(
+            f"An S3 model's pod is rejected or its storage initializer fails: the Secret storage-config lacks the entry "
+            f"{connection} (the connection Secret needs its labels and annotation, see prerequisites).",
+            [Command(sh("oc", "get", "secret", "storage-config", "-n", ns, "-o", "jsonpath={.data}")),
+             Command(sh("oc", "get", "secret", connection, "-n", ns, "--show-labels"))], "show"))
     oci = facts.oci_models()
     if oci:
         blocks.append(Block(
             f"A ModelCar pod fails with \"no space left on device\": OCI images above {p.storage.oci_size_limit_gb:g} GB "
             "do not unpack in the CRI-O overlay. The generator refuses them (PF006); OCI models here: "
             + ", ".join(f"{m.name} ({m.size_gb:g} GB)" for m in oci) + ".",
-            [Command(f"oc get events -n {ns} --field-selector reason=Failed")], "show"))
+            [Command(sh("oc", "get", "events", "-n", ns, "--field-selector", "reason=Failed"))], "show"))
     args_models = [m for m in facts.models if m.vllm.tool_call_parser or m.weights.quantization_format != "none"]
     if args_models:
         blocks.append(Block(
-            "vLLM exits at start-up: a wrong argument (a --chat-template name vLLM reads as a path, --quantization on "
-            "compressed-tensors weights, tool calling with only one of its two flags). `python -m generator validate` "
-            "catches these before the sync (VLLM001-VLLM005); the log names the argument.",
-            [Command(f"oc logs deployment/{predictor(m.name)} -n {ns} --tail=50") for m in args_models], "show"))
+            "vLLM exits at start-up, or tool calls silently fail: a wrong argument (a --chat-template name vLLM reads "
+            "as a path, --quantization on compressed-tensors weights, tool calling with only one of its two flags, Granite "
+            "without its tool chat template). `python -m generator validate` catches these before the sync "
+            "(VLLM001-VLLM006); the log names the argument.",
+            [Command(sh("oc", "logs", f"deployment/{predictor(m.name)}", "-n", ns, "--tail=50")) for m in args_models], "show"))
     if facts.uploads:
         blocks.append(Block(
             "An upload Job fails: read its log; a gated repository needs the token Secret, a full volume a larger "
-            "uploadVolumeSize.",
-            [*(Command(f"oc logs job/{u.job_name} -n {facts.upload_namespace}") for u in facts.uploads),
-             Command(f"oc get pvc {' '.join(u.job_name for u in facts.uploads)} -n {facts.upload_namespace}")], "show"))
+            "uploadVolumeSize (the Job checks the free space before it downloads).",
+            [*(Command(sh("oc", "logs", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace)) for u in facts.uploads),
+             Command(sh("oc", "get", "pvc", *(u.name for u in facts.uploads), "-n", facts.upload_namespace))], "show"))
     section.blocks = blocks
     return section
 
@@ -263,41 +395,40 @@ def cleanup(facts: RunbookFacts) -> Section:
     ns = facts.namespace
     argo = facts.argocd_namespace
     section = Section("cleanup", "Cleanup",
-                      "InferenceService has no scale subresource: scale the predictor Deployments (or set the models to "
-                      "queued in portfolio.yaml and rebuild). To remove the step, delete the Applications first so "
-                      "Argo CD does not re-create what you delete.")
-    section.blocks.append(Block("Scale every model to zero.", [
-        Command(f"oc scale deployment {predictor(m.name)} -n {ns} --replicas=0") for m in facts.models]))
-    uploads = facts.uploads
-    service, svc_ns, port = facts.minio_service
+                      "Delete the Applications first, so Argo CD does not re-create what you delete; deleting an "
+                      "InferenceService removes its Deployment and pods (KServe owns them: never scale them by hand).")
     removal = [
-        Command(f"oc delete application {p.gitops.app_of_apps} -n {argo} --ignore-not-found"),
-        Command(f"oc delete application {p.gitops.application} -n {argo} --ignore-not-found"),
-        Command(f"oc delete inferenceservice {' '.join(m.name for m in facts.models)} -n {ns} --ignore-not-found"),
-        Command(f"oc delete servingruntime {p.runtime.name} -n {ns} --ignore-not-found"),
-        Command(f"oc delete job {facts.registration_job} -n {facts.registry_namespace} --ignore-not-found"),
+        Command(sh("oc", "delete", "application", p.gitops.app_of_apps, "-n", argo, "--ignore-not-found")),
+        Command(sh("oc", "delete", "application", p.gitops.application, "-n", argo, "--ignore-not-found")),
+        Command(sh("oc", "delete", "inferenceservice", *(m.name for m in facts.models), "-n", ns, "--ignore-not-found")),
+        Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found")),
+        Command(sh("oc", "delete", "job", facts.registration_job, "-n", facts.registry_namespace, "--ignore-not-found")),
     ]
+    uploads = facts.uploads
     if uploads:
-        names = " ".join(u.job_name for u in uploads)
-        removal.append(Command(f"oc delete job {names} -n {facts.upload_namespace} --ignore-not-found"))
-        removal.append(Command(f"oc delete pvc {names} -n {facts.upload_namespace} --ignore-not-found"))
+        removal.append(Command(sh("oc", "delete", "job", *(facts.upload_job(u) for u in uploads), "-n", facts.upload_namespace,
+                                  "--ignore-not-found")))
+        removal.append(Command(sh("oc", "delete", "pvc", *(u.name for u in uploads), "-n", facts.upload_namespace,
+                                  "--ignore-not-found")))
     section.blocks.append(Block("Remove the Applications, the models, the runtime and the Jobs.", removal))
     if uploads:
         bucket = p.storage.s3.bucket
+        service, svc_ns, port = facts.minio_service
         section.blocks.append(Block(
             f"Remove the uploaded weights from {bucket} (needs the aws CLI and MINIO_ACCESS_KEY / MINIO_SECRET_KEY). "
             "The port-forward runs in the background while the prefixes are deleted.",
-            [Command(f"oc port-forward -n {svc_ns} svc/{service} {port}:{port} >/dev/null &"),
-             Command("PORT_FORWARD_PID=$!"),
-             Command(f"curl -s -o /dev/null --retry 15 --retry-connrefused --retry-delay 1 http://127.0.0.1:{port}/minio/health/live"),
-             Command('export AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}" '
-                     'AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"'),
-             *(Command(f"aws s3 rm s3://{bucket}/{u.prefix}/ --recursive --endpoint-url http://127.0.0.1:{port}",
-                       f"delete: s3://{bucket}/{u.prefix}/...") for u in uploads),
-             Command('kill "$PORT_FORWARD_PID"')]))
+            [Command(sh("oc", "port-forward", "-n", svc_ns, f"svc/{service}", f"{port}:{port}", QUIET, Raw("&"))),
+             Command(sh(Raw("PORT_FORWARD_PID=$!"))),
+             Command(sh("curl", "-s", "-o", "/dev/null", "--retry", 15, "--retry-connrefused", "--retry-delay", 1,
+                        f"http://127.0.0.1:{port}/minio/health/live")),
+             Command(sh("export", Raw('AWS_ACCESS_KEY_ID="${MINIO_ACCESS_KEY:?export MINIO_ACCESS_KEY}"'),
+                        Raw('AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"'))),
+             *(Command(sh("aws", "s3", "rm", f"s3://{bucket}/{u.prefix}/", "--recursive", "--endpoint-url",
+                          f"http://127.0.0.1:{port}"), f"delete: s3://{bucket}/{u.prefix}/...") for u in uploads),
+             Command(sh("kill", Raw('"$PORT_FORWARD_PID"')))]))
     section.blocks.append(Block(
         "The Kueue queues are shared with other steps and stay; remove them only when nothing else uses them.",
-        [Command(f"oc delete localqueue {p.kueue.local_queue} -n {ns}"),
-         Command(f"oc delete clusterqueue {p.kueue.cluster_queue}"),
-         Command(f"oc delete resourceflavor {' '.join(f.name for f in p.flavors)}")], "show"))
+        [Command(sh("oc", "delete", "localqueue", p.kueue.local_queue, "-n", ns)),
+         Command(sh("oc", "delete", "clusterqueue", p.kueue.cluster_queue)),
+         Command(sh("oc", "delete", "resourceflavor", p.kueue.cpu_flavor.name, *(f.name for f in p.flavors)))], "show"))
     return section
