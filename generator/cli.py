@@ -17,12 +17,23 @@ from generator.admission.scenarios import run_all
 from generator.checks.validate import ValidationReport, validate_tree
 from generator.diagnostics import Diagnostic, has_errors, render_github, render_json, render_text
 from generator.errors import DiagnosticsError, GeneratorError, UsageError
-from generator.output.tree import diff_tree, write_tree
+from generator.output.tree import atomic_write, diff_tree, write_tree
 from generator.pipeline import Prepared, prepare
 from generator.render.common import Tree
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SCHEMA_PATH = Path("schemas/portfolio.schema.json")
+
+
+def _out(text: str) -> None:
+    """Write to standard output; a reader that went away (`| head`) ends the output quietly, not the command."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # and no second error when Python flushes at exit
+        os.close(devnull)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,9 +120,9 @@ def _emit_diagnostics(diagnostics: list[Diagnostic], fmt: str, *, report: Valida
     if fmt == "json":
         counts = {} if report is None else {"core_checked": report.core_checked, "custom_checked": report.custom_checked,
                                             "skipped": report.skipped}
-        sys.stdout.write(render_json(diagnostics, **counts))
+        _out(render_json(diagnostics, **counts))
     elif fmt == "github":
-        sys.stdout.write(render_github(diagnostics))
+        _out(render_github(diagnostics))
     else:
         (sys.stdout if to_stdout else sys.stderr).write(render_text(diagnostics))
 
@@ -153,14 +164,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     loaded, tree = _loaded_and_tree(args)
     _check_models(args.enable + args.disable, loaded)
     snapshot = plan(loaded.portfolio, tree, enable=args.enable, disable=args.disable, selector_rule=args.selector_rule)
-    sys.stdout.write(plan_json(snapshot) if args.format == "json" else plan_text(snapshot, loaded.portfolio.cluster.gpu_resource))
+    _out(plan_json(snapshot) if args.format == "json" else plan_text(snapshot, loaded.portfolio.cluster.gpu_resource))
     return EXIT_OK
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     loaded, tree = _loaded_and_tree(args)
     runs = run_all(loaded.portfolio, tree, selector_rule=args.selector_rule)
-    sys.stdout.write(scenarios_json(runs) if args.format == "json" else scenarios_text(runs))
+    _out(scenarios_json(runs) if args.format == "json" else scenarios_text(runs))
     return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEMS
 
 
@@ -188,10 +199,13 @@ def cmd_runbook(args: argparse.Namespace) -> int:
     else:
         text = to_markdown(title, sections)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
+        try:
+            atomic_write(args.output, text, create_parents=False)
+        except OSError as error:
+            raise UsageError(f"-o {args.output}: cannot write: {error.strerror or error}") from error
+        _out(f"wrote {args.output}\n")
     else:
-        sys.stdout.write(text)
+        _out(text)
     return EXIT_OK
 
 
@@ -214,7 +228,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     against = Path(args.against)
     old = tree_from_directory(against) if against.is_dir() else tree_from_git(args.root, args.against)
     changes = compare(old, tree)
-    sys.stdout.write(diff_json(changes) if args.format == "json" else diff_text(changes))
+    _out(diff_json(changes) if args.format == "json" else diff_text(changes))
     return EXIT_PROBLEMS if args.exit_code and changes else EXIT_OK
 
 
@@ -228,20 +242,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.command == "check" or args.check:
         diff = diff_tree(tree, args.root)
         if diff:
-            sys.stdout.write(diff)
+            _out(diff)
             sys.stderr.write("gitops/ differs from what portfolio.yaml renders; run `python -m generator build`\n")
             return EXIT_PROBLEMS
-        print(f"gitops/ is up to date: {len(tree)} files match {_display(args.portfolio or args.root / 'portfolio.yaml')}")
+        _out(f"gitops/ is up to date: {len(tree)} files match {_display(args.portfolio or args.root / 'portfolio.yaml')}\n")
         return EXIT_OK
     _emit_diagnostics([d for d in report.diagnostics if d.severity == "warning"], args.format)
     written = write_tree(tree, args.root)
     elapsed = time.perf_counter() - started
-    print(f"{len(tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "
-          f"{len(written.removed)} removed; {report.summary()}; {elapsed:.2f}s")
+    _out(f"{len(tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "
+         f"{len(written.removed)} removed; {report.summary()}; {elapsed:.2f}s\n")
     for path in written.written:
-        print(f"  wrote   {path}")
+        _out(f"  wrote   {path}\n")
     for path in written.removed:
-        print(f"  removed {path}")
+        _out(f"  removed {path}\n")
     return EXIT_OK
 
 
@@ -255,14 +269,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
         if current != text:
             sys.stderr.write(f"{SCHEMA_PATH} is stale; run `python -m generator schema`\n")
             return EXIT_PROBLEMS
-        print(f"{SCHEMA_PATH} is up to date")
+        _out(f"{SCHEMA_PATH} is up to date\n")
         return EXIT_OK
     if current != text:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_PATH}")
+        _out(f"wrote {SCHEMA_PATH}\n")
     else:
-        print(f"{SCHEMA_PATH} is up to date")
+        _out(f"{SCHEMA_PATH} is up to date\n")
     return EXIT_OK
 
 
@@ -270,7 +284,6 @@ def cmd_set_state(args: argparse.Namespace) -> int:
     import tempfile
 
     from generator.model.edit import set_model_states
-    from generator.output.tree import atomic_write
 
     states: dict[str, str] = {}
     for assignment in args.assignments:
@@ -290,9 +303,9 @@ def cmd_set_state(args: argparse.Namespace) -> int:
     if changes:
         atomic_write(path, new_text)
     for change in changes:
-        print(f"{_display(path)}: {change.model}: state {change.old} -> {change.new}")
+        _out(f"{_display(path)}: {change.model}: state {change.old} -> {change.new}\n")
     if not changes:
-        print(f"{_display(path)}: nothing to change")
+        _out(f"{_display(path)}: nothing to change\n")
     if prepared.warnings:
         sys.stderr.write(render_text(prepared.warnings))
     return EXIT_OK

@@ -95,7 +95,7 @@ def test_each_kueue_rule_broken_once(catalog: CrdCatalog, message: str) -> None:
 
 
 def test_problem_points_at_the_emitted_line(catalog: CrdCatalog) -> None:
-    from generator.output.tree import serialize
+    from generator.output.serialize import serialize
 
     tree = broken(CASES["flavors must have the same number of resources as the coveredResources"][0])
     loaded = load_named("default")

@@ -63,8 +63,10 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    from generator.model.loader import MAX_FILE_BYTES
+
     path = tmp_path / "portfolio.yaml"
-    path.write_text("# " + "x" * (1 << 20) + "\n", encoding="utf-8")
+    path.write_text("# " + "x" * MAX_FILE_BYTES + "\n", encoding="utf-8")
     with pytest.raises(DiagnosticsError) as raised:
         load_portfolio(path)
     assert raised.value.diagnostics[0].rule == "YAML005"

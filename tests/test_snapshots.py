@@ -6,7 +6,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from conftest import VALID, render_named
-from generator.output.tree import serialize
+from generator.output.serialize import serialize
 
 
 @pytest.mark.parametrize("name", ["default", *VALID])

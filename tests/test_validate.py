@@ -54,7 +54,7 @@ def test_misspelled_field_in_an_inference_service_names_file_document_field_and_
     report = _validate(tree, allow_missing=True)
     [problem] = report.diagnostics
     assert (problem.file, problem.rule, problem.path) == (ISVC, "CRD002", "spec.predictor.model.storageUrl")
-    from generator.output.tree import serialize
+    from generator.output.serialize import serialize
 
     lines = serialize(tree)[ISVC].splitlines()
     assert (problem.line, problem.column) == (lines.index("      storageUrl: s3://models/granite-3.1-8b-instruct-fp8/") + 1, 7)

@@ -68,7 +68,7 @@ def to_json_schema(openapi: Schema) -> Schema:
 def _crd_documents(path: Path) -> list[dict[str, Any]]:
     try:
         loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
         raise UsageError(f"{path}: not readable CRD YAML: {error}") from error
     found: list[dict[str, Any]] = []
     for doc in loaded:
@@ -110,7 +110,11 @@ class CrdCatalog:
             for path in sorted(folder.rglob("*")):
                 if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
                     for crd in _crd_documents(path):
-                        versions += crd_versions(crd, str(path))
+                        try:
+                            versions += crd_versions(crd, str(path))
+                        except (AttributeError, KeyError, TypeError, ValueError) as error:
+                            raise UsageError(f"{path}: not a CustomResourceDefinition of the expected shape "
+                                             f"({type(error).__name__}: {error})") from error
         return cls(versions)
 
     def find(self, api_version: str, kind: str) -> CrdVersion | None:
@@ -129,6 +133,9 @@ class CrdCatalog:
         found = self.by_key.get(key)
         if found is None or found.schema is None:
             return None
-        if key not in self._validators:
-            self._validators[key] = jsonschema.Draft202012Validator(found.schema)
-        return sorted(self._validators[key].iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+        try:
+            if key not in self._validators:
+                self._validators[key] = jsonschema.Draft202012Validator(found.schema)
+            return sorted(self._validators[key].iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+        except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, TypeError, ValueError) as error:
+            raise UsageError(f"{found.source}: the schema of {key[0]} {key[1]} cannot be used: {error}") from error

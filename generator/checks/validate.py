@@ -18,7 +18,7 @@ from generator.diagnostics import Diagnostic, format_path
 from generator.model.derive import s3_prefix, uploads
 from generator.model.loader import SourceMap
 from generator.model.portfolio import Portfolio
-from generator.output.tree import serialize
+from generator.output.serialize import serialize
 from generator.render.common import Tree
 
 KUBERNETES_VERSION = "1.33.0"  # OpenShift 4.20

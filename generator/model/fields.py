@@ -12,8 +12,9 @@ DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 LABEL_KEY = r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
-GIT_URL = r"^(https?://|ssh://|git@)[^\s]+$"
+# scheme://host[:port][/path]: no user info, query, fragment, quotes or shell characters.
+HTTP_URL = r"^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[-A-Za-z0-9._~%/]*)?$"
+GIT_URL = r"^(https?://|ssh://|git@)[-A-Za-z0-9._~%/:@+]+$"
 # An image reference pinned by digest: a floating tag runs different code on every pull.
 PINNED_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$"
 OCI_IMAGE = r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$"
@@ -34,7 +35,8 @@ PATTERN_HELP = {
                    "or digit, at most 63 characters",
     DNS1123_SUBDOMAIN: "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'",
     LABEL_KEY: "must be a Kubernetes label or annotation key such as example.com/name",
-    HTTP_URL: "must be an http:// or https:// URL",
+    HTTP_URL: "must be an http:// or https:// URL: host, optional port and path (letters, digits, '-', '.', '_', '~', "
+              "'%', '/')",
     GIT_URL: "must be a Git URL (https://, ssh:// or git@)",
     PINNED_IMAGE: "must be an image pinned by digest (registry/repository@sha256:<64 hex>); floating tags are refused",
     OCI_IMAGE: "must be an image reference registry/repository[:tag][@sha256:digest], without oci://",
@@ -60,7 +62,7 @@ Quantity = Annotated[
     BeforeValidator(canonical_quantity),
     Field(json_schema_extra={"pattern": QUANTITY_PATTERN}),
 ]
-NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=1024, strip_whitespace=True)]
 HttpUrl = Annotated[str, StringConstraints(pattern=HTTP_URL)]
 GitRepoUrl = Annotated[str, StringConstraints(pattern=GIT_URL)]
 PinnedImage = Annotated[str, StringConstraints(pattern=PINNED_IMAGE)]
@@ -70,6 +72,16 @@ S3Prefix = Annotated[str, StringConstraints(pattern=S3_PREFIX)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
 VllmFlag = Annotated[str, StringConstraints(pattern=VLLM_FLAG)]
 LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)]
+
+# Numbers as the Kubernetes fields they become hold them: int32 or int64, finite floats within reason.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+PositiveInt32 = Annotated[int, Field(gt=0, le=INT32_MAX)]
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveInt64 = Annotated[int, Field(gt=0, le=INT64_MAX)]
+# Gigabytes of weights: finite, positive, at most a petabyte.
+Gigabytes = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
 SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY, max_length=253)]
 FilePattern = Annotated[str, StringConstraints(pattern=FILE_PATTERN, max_length=255)]
 

@@ -7,6 +7,7 @@ Every problem becomes a Diagnostic with file, line and column; nothing here rais
 from __future__ import annotations
 
 import difflib
+import stat
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from generator.diagnostics import Diagnostic, FieldPath, Problem, format_path
@@ -23,8 +24,10 @@ from generator.errors import DiagnosticsError, UsageError
 from generator.model.fields import PATTERN_HELP
 from generator.model.portfolio import Portfolio
 
-MAX_FILE_BYTES = 1 << 20
-MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+MAX_FILE_BYTES = 64 << 20  # a portfolio of 5,000 models is about 5 MiB
+MAX_NODES = 100_000  # aliases may always expand to this many nodes ...
+ALIAS_EXPANSION = 4  # ... or to this many times the nodes written, whichever is more
+MAX_DEPTH = 64
 _STANDARD_TAG = "tag:yaml.org,2002:"
 
 
@@ -68,18 +71,15 @@ class _TooLarge(Exception):
 class _Converter:
     """Turns ruamel's round-trip tree into plain data while recording positions."""
 
-    def __init__(self, source: SourceMap) -> None:
+    def __init__(self, source: SourceMap, *, limit: int) -> None:
         self.source = source
+        self.limit = limit
         self.nodes = 0
-        self.problems: list[Problem] = []
 
     def convert(self, node: Any, path: FieldPath) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
+        if self.nodes > self.limit:
             raise _TooLarge
-        tag = getattr(getattr(node, "tag", None), "value", None)
-        if tag and not tag.startswith(_STANDARD_TAG):
-            self.problems.append(Problem(path, "YAML004", f"unknown YAML tag {tag!r}; plain values only"))
         if isinstance(node, CommentedMap):
             out: dict[Any, Any] = {}
             for key, value in node.items():
@@ -98,8 +98,6 @@ class _Converter:
                     pass
                 items.append(self.convert(value, child))
             return items
-        if isinstance(node, TaggedScalar):
-            return node.value
         if isinstance(node, str):
             return str(node)
         if isinstance(node, bool) or node is None:
@@ -122,17 +120,80 @@ class _Converter:
 
 
 def read_portfolio_text(path: Path) -> bytes:
+    """The file's bytes; only a regular file, and never more than the size limit (a FIFO or /dev/zero is refused)."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DiagnosticsError([Diagnostic(str(path), 1, 1, "YAML005", "",
-                                               f"file is larger than {MAX_FILE_BYTES} bytes")])
-        return path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise UsageError(f"{path}: is {kind}, expected a portfolio YAML file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError as e:
         raise UsageError(f"{path}: no such portfolio file") from e
-    except IsADirectoryError as e:
-        raise UsageError(f"{path}: is a directory, expected a portfolio YAML file") from e
     except PermissionError as e:
         raise UsageError(f"{path}: permission denied") from e
+    except OSError as e:  # a symlink loop, a file where a folder should be, a name too long
+        raise UsageError(f"{path}: cannot be read: {e.strerror or e}") from e
+    if len(data) > MAX_FILE_BYTES:
+        raise DiagnosticsError([Diagnostic(str(path), 1, 1, "YAML005", "", f"file is larger than {MAX_FILE_BYTES} bytes")])
+    return data
+
+
+def _scan(yaml: YAML, text: str) -> tuple[list[Problem], int, dict[FieldPath, tuple[int, int]]]:
+    """Read the event stream before anything is built from it: explicit tags (only plain YAML is accepted, so
+    nothing is ever constructed from a tag), the nesting depth, and the number of nodes as written."""
+    problems: list[Problem] = []
+    marks: dict[FieldPath, tuple[int, int]] = {}
+    # Each open collection: [path, is_mapping, expecting_a_key, last_key, next_index]
+    stack: list[list[Any]] = []
+    nodes = 0
+
+    def place() -> tuple[FieldPath, bool]:
+        """The path of the node that starts now, and whether it is a mapping key."""
+        if not stack:
+            return (), False
+        top = stack[-1]
+        if top[1]:
+            return (*top[0], top[3]) if not top[2] else top[0], top[2]
+        return (*top[0], top[4]), False
+
+    def done() -> None:
+        """A node ended: the mapping now expects its next key, the sequence its next item."""
+        if stack:
+            top = stack[-1]
+            if top[1]:
+                top[2] = not top[2]
+            else:
+                top[4] += 1
+
+    for event in yaml.parse(text):
+        kind = type(event).__name__
+        if kind not in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent", "AliasEvent",
+                        "MappingEndEvent", "SequenceEndEvent"):
+            continue
+        if kind in ("MappingEndEvent", "SequenceEndEvent"):
+            stack.pop()
+            done()
+            continue
+        nodes += 1
+        path, is_key = place()
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            mark = event.start_mark
+            marks[path] = (mark.line + 1, mark.column + 1)
+            shown = tag.replace(_STANDARD_TAG, "!!")
+            problems.append(Problem(path, "YAML004", f"YAML tag {shown!r}: plain values only (no tags, standard or not)"))
+        if kind == "ScalarEvent" and is_key and stack:
+            stack[-1][3] = str(event.value)
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            if len(stack) >= MAX_DEPTH:
+                mark = event.start_mark
+                raise DiagnosticsError([Diagnostic("", mark.line + 1, mark.column + 1, "YAML006", "",
+                                                   f"nested deeper than {MAX_DEPTH} levels")])
+            stack.append([path, kind == "MappingStartEvent", True, None, 0])
+        else:
+            done()
+    return problems, nodes, marks
 
 
 def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
@@ -150,6 +211,11 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
+        tags, written, marks = _scan(yaml, text)
+        if tags:
+            for path, position in marks.items():
+                source.values[path] = position
+            raise DiagnosticsError([source.locate(p) for p in tags])
         root = yaml.load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -161,7 +227,12 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
             problem = f"{e.context.strip()}: {problem}"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise fail(rule, problem, line, column) from e
-    except (YAMLError, ValueError, TypeError, RecursionError) as e:
+    except DiagnosticsError as e:
+        for diagnostic in e.diagnostics:  # the depth check does not know the file's name
+            if not diagnostic.file:
+                raise fail(diagnostic.rule, diagnostic.message, diagnostic.line, diagnostic.column) from e
+        raise
+    except (YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as e:
         raise fail("YAML001", f"invalid YAML: {e}") from e
     if root is None:
         raise fail("YAML003", "the file is empty; expected a mapping with namespace, flavors, models, ...")
@@ -169,15 +240,14 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
         kind = "list" if isinstance(root, CommentedSeq) else "scalar"
         raise fail("YAML003", f"the top level must be a mapping of portfolio sections, not a {kind}")
     source.values[()] = (1, 1)
-    converter = _Converter(source)
+    # Aliases may repeat what is written, never multiply it (a "billion laughs" expands exponentially).
+    converter = _Converter(source, limit=max(MAX_NODES, ALIAS_EXPANSION * written))
     try:
         plain = converter.convert(root, ())
     except _TooLarge as e:
-        raise fail("YAML006", f"the document expands to more than {MAX_NODES} nodes (aliases?)") from e
+        raise fail("YAML006", f"aliases expand the document to more than {converter.limit} nodes") from e
     except RecursionError as e:
         raise fail("YAML006", "the document is nested too deeply or refers to itself") from e
-    if converter.problems:
-        raise DiagnosticsError([source.locate(p) for p in converter.problems])
     return plain, source
 
 

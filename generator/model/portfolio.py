@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from generator.model.fields import (
@@ -16,14 +16,19 @@ from generator.model.fields import (
     DnsSubdomain,
     EnvName,
     FilePattern,
+    Gigabytes,
     GitRepoUrl,
     HttpUrl,
     HuggingFaceRepo,
+    Int32,
     LabelKey,
     LabelValue,
     NonEmpty,
+    NonNegativeInt32,
     OciImage,
     PinnedImage,
+    PositiveInt32,
+    PositiveInt64,
     Quantity,
     QuantizationFormat,
     S3Prefix,
@@ -114,7 +119,7 @@ class S3Storage(Spec):
 
 class Storage(Spec):
     s3: S3Storage = Field(description="The S3 store (MinIO) for weights too large for an OCI ModelCar.")
-    oci_size_limit_gb: PositiveFloat = Field(
+    oci_size_limit_gb: Gigabytes = Field(
         20,
         alias="ociSizeLimitGB",
         description="Largest model, in GB, served from an OCI ModelCar; larger images fail to unpack "
@@ -149,10 +154,10 @@ class Jobs(Spec):
             "0e900505bb5033e6e9dbc9bb096ee97cdd5abe5bb2030c0d53334b66916476b5"
         ],
     )
-    active_deadline_seconds: PositiveInt = Field(
+    active_deadline_seconds: PositiveInt64 = Field(
         7200, description="Upper bound on one Job's run time, in seconds.", examples=[7200]
     )
-    backoff_limit: Annotated[int, Field(ge=0)] = Field(3, description="Retries of a failed Job pod.", examples=[3])
+    backoff_limit: NonNegativeInt32 = Field(3, description="Retries of a failed Job pod.", examples=[3])
     upload_resources: Resources = Field(
         default_factory=lambda: Resources(requests=ResourceAmounts(cpu="2", memory="4Gi"),
                                           limits=ResourceAmounts(cpu="4", memory="8Gi")),
@@ -186,7 +191,7 @@ class Resources(Spec):
 
 
 class ResourceProfile(Resources):
-    gpus: PositiveInt = Field(description="GPU count this profile applies to.", examples=[1, 4])
+    gpus: Annotated[int, Field(gt=0, le=1024)] = Field(description="GPU count this profile applies to.", examples=[1, 4])
 
 
 class ModelDefaults(Spec):
@@ -195,11 +200,11 @@ class ModelDefaults(Spec):
         description="Environment of every model's vLLM container.",
         examples=[{"VLLM_USE_V1": "1"}],
     )
-    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
         0.9, description="vLLM --gpu-memory-utilization for every model.", examples=[0.9]
     )
     trust_remote_code: bool = Field(True, description="Pass --trust-remote-code to vLLM.", examples=[True])
-    max_replicas: PositiveInt = Field(1, description="maxReplicas of every InferenceService.", examples=[1])
+    max_replicas: PositiveInt32 = Field(1, description="maxReplicas of every InferenceService.", examples=[1])
     resources: list[ResourceProfile] = Field(
         default_factory=list,
         description="CPU and memory of a model pod by its GPU count; a model may override them.",
@@ -248,7 +253,7 @@ class FlavorFungibility(Spec):
 
 class PriorityClass(Spec):
     name: DnsSubdomain = Field(description="WorkloadPriorityClass name, named by models[].priority.", examples=["production"])
-    value: int = Field(description="Priority: higher is admitted first and may preempt lower.", examples=[1000])
+    value: Int32 = Field(description="Priority: higher is admitted first and may preempt lower.", examples=[1000])
     description: str = Field("", description="What the class is for.", examples=["Customer-facing models"])
 
 
@@ -370,7 +375,7 @@ class Weights(Spec):
 
 class Vllm(Spec):
     dtype: VllmDtype | None = Field(None, description="vLLM --dtype.", examples=["bfloat16"])
-    max_model_len: PositiveInt | None = Field(
+    max_model_len: PositiveInt32 | None = Field(
         None, description="vLLM --max-model-len (context length).", examples=[32768]
     )
     tool_call_parser: ToolCallParser | None = Field(
@@ -384,7 +389,7 @@ class Vllm(Spec):
         "such as granite is read as a file path and fails.",
         examples=["/opt/app-root/template/tool_chat_template_granite.jinja"],
     )
-    tensor_parallel_size: PositiveInt | None = Field(
+    tensor_parallel_size: Annotated[int, Field(gt=0, le=1024)] | None = Field(
         None, description="Override of --tensor-parallel-size; by default it equals the model's GPUs.", examples=[4]
     )
     extra_args: list[VllmFlag] = Field(
@@ -405,9 +410,9 @@ class Model(Spec):
         examples=["Mistral Small 24B Instruct, served in bf16 on four L4 GPUs."],
     )
     weights: Weights = Field(description="Where the weights come from.")
-    size_gb: PositiveFloat = Field(alias="sizeGB", description="Size of the weights in GB.", examples=[48])
+    size_gb: Gigabytes = Field(alias="sizeGB", description="Size of the weights in GB.", examples=[48])
     precision: NonEmpty = Field(description="Precision or quantization of the weights.", examples=["bf16", "INT4 W4A16"])
-    gpus: PositiveInt = Field(description="GPUs of one model pod.", examples=[4])
+    gpus: Annotated[int, Field(gt=0, le=1024)] = Field(description="GPUs of one model pod.", examples=[4])
     state: Literal["active", "queued"] = Field(
         description="active: the model runs (one replica, once Kueue admits it); queued: declared but stopped "
         "(annotation serving.kserve.io/stop: \"true\": no Deployment, no pod, no GPU).",

@@ -34,8 +34,11 @@ def canonical_quantity(value: object) -> str:
         text = str(int(value))
     if not _QUANTITY.match(text):
         raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 16, 500m, 64Gi)")
-    if parse_quantity(text) <= 0:
+    amount = parse_quantity(text)
+    if amount <= 0:
         raise ValueError(f"{text!r} must be greater than zero")
+    if amount > 2**63 - 1:  # what a Kubernetes quantity holds
+        raise ValueError(f"{text!r} is larger than a Kubernetes quantity can be")
     return text
 
 
