@@ -57,3 +57,13 @@ def test_diagnostics_and_plans_do_not_depend_on_the_hash_seed() -> None:
         outputs.add(validate.stdout + plan.stdout)
     assert len(outputs) == 1
     assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in outputs.pop()
+
+
+def test_the_c_emitter_and_the_pure_python_one_write_the_same_bytes() -> None:
+    from conftest import VALID
+    from generator.output.serialize import FAST_DUMPER, PURE_DUMPER
+
+    assert FAST_DUMPER is not PURE_DUMPER, "PyYAML without libyaml: the fast path is not exercised here"
+    for name in ["default", *VALID]:
+        tree = render_named(name)
+        assert serialize(tree, dumper=FAST_DUMPER) == serialize(tree, dumper=PURE_DUMPER), name

@@ -82,10 +82,13 @@ def _crd_documents(path: Path) -> list[dict[str, Any]]:
 
 
 def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
-    spec = crd.get("spec") or {}
-    group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
+    spec = crd.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("group"), str) or not isinstance(spec.get("names"), dict) \
+            or not isinstance(spec["names"].get("kind"), str) or not isinstance(spec.get("versions"), list):
+        raise ValueError("a CRD needs spec.group, spec.names.kind and a list spec.versions")
+    group, kind = spec["group"], spec["names"]["kind"]
     versions = []
-    for entry in spec.get("versions") or []:
+    for entry in spec["versions"]:
         if not entry.get("served", True):
             continue
         openapi = ((entry.get("schema") or {}).get("openAPIV3Schema")) or (spec.get("validation") or {}).get("openAPIV3Schema")

@@ -4,11 +4,15 @@ line and column, the document and the field path, and the portfolio line the val
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
+from referencing import Registry, Resource
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -18,7 +22,7 @@ from generator.diagnostics import Diagnostic, format_path
 from generator.model.derive import s3_prefix, uploads
 from generator.model.loader import SourceMap
 from generator.model.portfolio import Portfolio
-from generator.output.serialize import serialize
+from generator.output.serialize import dump_documents
 from generator.render.common import Tree
 
 KUBERNETES_VERSION = "1.33.0"  # OpenShift 4.20
@@ -55,15 +59,43 @@ def document_label(document: dict[str, Any]) -> str:
     return f"{document.get('kind')}/{namespace}{meta.get('name')}"
 
 
-def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:
-    """(is a core kind, first problem as (path, message) or None)."""
+def _schema_dir(version: str) -> str:
+    # kubernetes-validate's own layout: the newest schema version not newer than the cluster's, strict variant
+    known = [v for v in kubernetes_validate.utils.all_versions()
+             if kubernetes_validate.utils.major_minor(v) <= kubernetes_validate.utils.major_minor(version)]
+    return f"v{known[-1]}-local-strict"
+
+
+@cache
+def _definitions(schema_dir: str) -> Registry:
+    contents = kubernetes_validate.utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
+                                                        KUBERNETES_VERSION)
+    return Resource.from_contents(contents) @ Registry()
+
+
+@cache
+def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+    """The strict Kubernetes schema of a core kind, read, decoded and compiled once per process; None if not core."""
+    schema_dir = _schema_dir(KUBERNETES_VERSION)
+    name = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)  # rbac.authorization.k8s.io/v1 -> rbac-v1
     try:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-    except kubernetes_validate.SchemaNotFoundError:
+        schema = kubernetes_validate.utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{name}.json",
+                                                          KUBERNETES_VERSION)
+    except FileNotFoundError:
+        return None
+    registry = Resource.from_contents(schema) @ _definitions(schema_dir)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:
+    """(is a core kind, first problem as (path, message) or None), with the schema kubernetes-validate ships."""
+    validator = _core_validator(str(document.get("kind", "")), str(document.get("apiVersion", "")))
+    if validator is None:
         return False, None
-    except kubernetes_validate.ValidationError as error:
-        return True, (_pointed_path(error), str(error.message))
-    return True, None
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return True, None
+    return True, (_pointed_path(error), str(error.message))
 
 
 def _pointed_path(error: jsonschema.ValidationError) -> FieldPath:
@@ -81,12 +113,12 @@ class EmittedPositions:
     """Line and column of any field of any emitted document, read back from the serialised text."""
 
     def __init__(self, tree: Tree) -> None:
-        self._texts = serialize(tree)
+        self._tree = tree
         self._parsed: dict[str, list[Any]] = {}
 
     def position(self, file: str, document: int, path: FieldPath) -> tuple[int, int]:
-        if file not in self._parsed:
-            self._parsed[file] = list(YAML(typ="rt").load_all(self._texts[file]))
+        if file not in self._parsed:  # only a file with something to report is serialised and read back
+            self._parsed[file] = list(YAML(typ="rt").load_all(dump_documents(self._tree[file])))
         node: Any = self._parsed[file][document]
         line, column = node.lc.line + 1, node.lc.col + 1
         for part in path:
