@@ -93,3 +93,12 @@ def line_of(path: Path, text: str, *, after: str | None = None) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     start = lines.index(after) if after is not None else 0
     return lines.index(text, start) + 1
+
+
+def emitted_line(tree: Tree, file: str, text: str, *, after: str | None = None) -> int:
+    """1-based number of the first line of the emitted file equal to `text` (after the line equal to `after`)."""
+    from generator.output.serialize import dump_documents
+
+    lines = dump_documents(tree[file]).splitlines()
+    start = lines.index(after) if after is not None else 0
+    return lines.index(text, start) + 1

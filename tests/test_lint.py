@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from conftest import load_named, render_named
+from conftest import emitted_line, load_named, render_named
 from generator.checks.lint import PORTFOLIO_LINTS, lint_tree
 from generator.checks.validate import validate_tree
 
@@ -35,7 +35,8 @@ def test_clean_tree_has_no_lint_problems() -> None:
 def test_rolling_update_under_kueue(tree) -> None:
     tree[ISVC][0]["spec"]["predictor"]["deploymentStrategy"] = {"type": "RollingUpdate"}
     problem = only(tree, "KUEUE001")
-    assert (problem.file, problem.line, problem.column, problem.path) == (ISVC, 24, 3, "spec.predictor")
+    assert (problem.file, problem.line, problem.column, problem.path) == (ISVC, emitted_line(tree, ISVC, "  predictor:"), 3,
+                                                                          "spec.predictor")
     assert "Recreate" in problem.message and problem.message.startswith("InferenceService/private-ai/mistral-3-bf16:")
     from conftest import DEMO, line_of
 
@@ -45,7 +46,7 @@ def test_rolling_update_under_kueue(tree) -> None:
 def test_queue_label_without_local_queue(tree) -> None:
     tree[ISVC][0]["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] = "gpu"
     problem = only(tree, "KUEUE002")
-    assert (problem.line, problem.column) == (11, 5)
+    assert (problem.line, problem.column) == (emitted_line(tree, ISVC, "    kueue.x-k8s.io/queue-name: gpu"), 5)
     assert problem.path == 'metadata.labels["kueue.x-k8s.io/queue-name"]'
 
 
@@ -54,14 +55,14 @@ def test_literal_secret_value(tree) -> None:
     env[7] = {"name": "AWS_ACCESS_KEY_ID", "value": "minio"}
     problem = only(tree, "SEC001")
     assert problem.path == "spec.template.spec.containers[0].env[7].value"
-    assert (problem.file, problem.line, problem.column) == (UPLOAD, 68, 11)
+    assert (problem.file, problem.line, problem.column) == (UPLOAD, emitted_line(tree, UPLOAD, "          value: minio"), 11)
 
 
 def test_floating_image(tree) -> None:
     tree[UPLOAD][1]["spec"]["template"]["spec"]["containers"][0]["image"] = "python:3.11-slim"
     problem = only(tree, "IMG001")
     assert problem.path == "spec.template.spec.containers[0].image"
-    assert (problem.line, problem.column) == (48, 9)
+    assert (problem.line, problem.column) == (emitted_line(tree, UPLOAD, "        image: python:3.11-slim"), 9)
 
 
 def test_every_portfolio_lint_has_a_failing_fixture() -> None:

@@ -51,15 +51,19 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         "gitops/argocd/bootstrap/kustomization.yaml",
         "gitops/argocd/bootstrap/app-of-apps.yaml",
         "gitops/argocd/bootstrap/argocd-health-checks.yaml",
+        "gitops/argocd/bootstrap/app-project.yaml",
         "gitops/argocd/bootstrap/argocd-controller-rbac.yaml",
         f"{base}/kustomization.yaml",
         *(f"{base}/kueue/{f}" for f in ("kustomization.yaml", "resource-flavors.yaml", "cluster-queue.yaml", "local-queue.yaml")),
         *(f"{base}/serving-runtime/{f}" for f in ("kustomization.yaml", "vllm-runtime.yaml")),
         *(f"{base}/inference/{m}.yaml" for m in ("kustomization", "mistral-3-bf16", "mistral-3-int4", "devstral-2",
                                                    "gpt-oss-20b", "granite-8b-agent")),
-        *(f"{base}/model-upload/{f}.yaml" for f in ("kustomization", "uploader-script", "upload-mistral-small-24b",
+        *(f"{base}/model-access/{f}.yaml" for f in ("kustomization", "callers", "mistral-3-bf16", "mistral-3-int4",
+                                                      "devstral-2", "gpt-oss-20b", "granite-8b-agent")),
+        *(f"{base}/model-upload/{f}.yaml" for f in ("kustomization", "service-account", "uploader-script", "upload-mistral-small-24b",
                                                       "upload-gpt-oss-20b", "upload-granite-3-1-8b-instruct-fp8")),
-        *(f"{base}/model-registration/{f}.yaml" for f in ("kustomization", "registration-config", "register-models")),
+        *(f"{base}/model-registration/{f}.yaml" for f in ("kustomization", "service-account", "registration-config",
+                                                            "register-models")),
     }
 
 

@@ -31,6 +31,7 @@ NEAR_MISSES = {
                                           "flavors:\n") + "    priority: urgent\n",
     "gpus_fit_a_node": MINIMAL_TEXT,
     "quota_fits_the_nodes": MINIMAL_TEXT,  # a quota of 1 GPU on one 1-GPU node
+    "own_argo_cd_project": replace_once(MINIMAL_TEXT, "gitops:\n", "gitops:\n  project: default-models\n"),
     "storage_is_possible": replace_once(MINIMAL_TEXT, "    sizeGB: 2", "    sizeGB: 19.9"),
     "shared_weights_agree": _with_second("tiny-2", base=MINIMAL_TEXT.replace(*HF_WEIGHTS),
                                          model=SECOND_MODEL.replace(*HF_WEIGHTS)),

@@ -7,6 +7,7 @@ Each rule has an id, a message that says how to fix it, and a failing fixture in
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -175,6 +176,16 @@ def no_deprecated_oauth_annotation(portfolio: Portfolio) -> Iterator[Problem]:
                           f"{INJECT_OAUTH} is the OpenShift AI 2.x annotation; use {INJECT_AUTH}", at_key=True)
 
 
+def models_require_authentication(portfolio: Portfolio) -> Iterator[Problem]:
+    """SEC005: a model opened on purpose (auth: false) serves anyone who reaches it."""
+    for index, model in enumerate(portfolio.models):
+        if not model.auth:
+            reach = "from outside the cluster (exposed)" if model.exposure == "exposed" else "inside the cluster"
+            yield Problem(("models", index, "auth"), "SEC005",
+                          f"auth: false lets anyone {reach} call {model.name} and spend its GPUs; keep auth on and name "
+                          "the callers", severity="warning")
+
+
 PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     chat_template_is_loadable,
     no_quantization_on_quantized_weights,
@@ -185,6 +196,7 @@ PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     granite_tools_have_their_template,
     flavor_labels_reach_the_nodes,
     no_default_queue,
+    models_require_authentication,
 )
 
 
@@ -279,8 +291,63 @@ def images_pinned(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Ite
                               f"image {image} is not pinned by digest (@sha256:...)")
 
 
+def _pod_security(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """(path, pod-level securityContext) of each pod the document makes; the ServingRuntime has none of its own."""
+    spec = doc.get("spec") or {}
+    if doc.get("kind") in ("Job", "Deployment", "StatefulSet", "DaemonSet"):
+        pod = (spec.get("template") or {}).get("spec") or {}
+        yield ("spec", "template", "spec", "securityContext"), pod.get("securityContext") or {}
+    elif doc.get("kind") == "Pod":
+        yield ("spec", "securityContext"), spec.get("securityContext") or {}
+    elif doc.get("kind") == "InferenceService":
+        yield ("spec", "predictor", "securityContext"), (spec.get("predictor") or {}).get("securityContext") or {}
+
+
+def restricted_pods(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """SEC002: every pod meets the restricted Pod Security Standard (non-root, RuntimeDefault seccomp, no privilege
+    escalation, every capability dropped), the model servers too."""
+    pods = list(_pod_security(doc))
+    for path, context in pods:
+        if context.get("runAsNonRoot") is not True or (context.get("seccompProfile") or {}).get("type") not in (
+                "RuntimeDefault", "Localhost"):
+            yield TreeProblem(file, index, path, "SEC002",
+                              "the pod must set runAsNonRoot: true and seccompProfile RuntimeDefault (restricted Pod Security)")
+    for base, container in _containers(doc):
+        context = container.get("securityContext") or {}
+        drops = (context.get("capabilities") or {}).get("drop") or []
+        if context.get("allowPrivilegeEscalation") is not False or "ALL" not in drops or context.get("privileged"):
+            yield TreeProblem(file, index, (*base, "securityContext"), "SEC002",
+                              "the container must set allowPrivilegeEscalation: false and drop ALL capabilities "
+                              "(restricted Pod Security)")
+
+
+def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token."""
+    if doc.get("kind") != "Job":
+        return
+    pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+    if pod.get("serviceAccountName") in (None, "", "default") or pod.get("automountServiceAccountToken") is not False:
+        yield TreeProblem(file, index, ("spec", "template", "spec"), "SEC003",
+                          "a Job runs under a ServiceAccount of its own with automountServiceAccountToken: false")
+
+
+def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+    """SEC004: Applications use a project of their own; an AppProject allows no wildcard repository, place or kind."""
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "Application" and spec.get("project") in (None, "default"):
+        yield TreeProblem(file, index, ("spec", "project"), "SEC004",
+                          "the default AppProject allows every repository, namespace and kind; use the tree's own project")
+    if doc.get("kind") == "AppProject":
+        for key in ("sourceRepos", "destinations", "clusterResourceWhitelist", "namespaceResourceWhitelist"):
+            for position, item in enumerate(spec.get(key) or []):
+                if "*" in json.dumps(item):
+                    yield TreeProblem(file, index, ("spec", key, position), "SEC004",
+                                      "an AppProject of this tree names exactly what it allows, never '*'")
+
+
 TREE_LINTS: tuple[TreeLint, ...] = (
-    recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned,
+    recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
+    argo_cd_projects_are_narrow,
 )
 
 

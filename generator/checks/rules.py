@@ -185,6 +185,14 @@ def scenarios_name_known_models(portfolio: Portfolio) -> Iterator[Problem]:
                                   f"unknown flavor {expected.flavor!r}; flavors: {', '.join(flavors)}")
 
 
+def own_argo_cd_project(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF015: the tree's Applications get an AppProject of their own; Argo CD's default project allows everything."""
+    if portfolio.gitops.project == "default":
+        yield Problem(("gitops", "project"), "PF015",
+                      "the 'default' AppProject allows every repository, namespace and kind, and the bootstrap renders the "
+                      "project it names: choose a project name of this tree's own (the default is gpuaas-portfolio)")
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -196,6 +204,7 @@ RULES: tuple[Rule, ...] = (
     shared_weights_agree,
     resources_known,
     scenarios_name_known_models,
+    own_argo_cd_project,
 )
 
 

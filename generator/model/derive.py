@@ -192,3 +192,10 @@ def uploads(portfolio: Portfolio) -> list[Upload]:
             ignore_patterns=None if weights.ignore_patterns is None else tuple(weights.ignore_patterns),
         ))
     return result
+
+
+def model_callers(model: Model, portfolio: Portfolio) -> list[str]:
+    """The ServiceAccounts allowed to call the model; none when it requires no authentication."""
+    if not model.auth:
+        return []
+    return list(model.callers if model.callers is not None else portfolio.model_defaults.callers)

@@ -10,6 +10,7 @@ import difflib
 import stat
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -216,7 +217,9 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
             for path, position in marks.items():
                 source.values[path] = position
             raise DiagnosticsError([source.locate(p) for p in tags])
-        root = yaml.load(text)
+        with warnings.catch_warnings():  # a reused anchor is legal YAML; ruamel's warning would reach the user raw
+            warnings.simplefilter("ignore")
+            root = yaml.load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         rule = "YAML002" if type(e).__name__ == "DuplicateKeyError" else "YAML001"

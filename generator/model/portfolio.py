@@ -73,7 +73,12 @@ class GitOps(Spec):
     argocd_namespace: DnsLabel = Field(
         "openshift-gitops", description="Namespace where Argo CD runs.", examples=["openshift-gitops"]
     )
-    project: DnsLabel = Field("default", description="Argo CD project of the Applications.", examples=["default"])
+    project: DnsLabel = Field(
+        "gpuaas-portfolio",
+        description="The AppProject of the Applications, rendered in the bootstrap: it allows exactly this tree's "
+        "repository, namespaces and kinds (never Argo CD's 'default' project, which allows everything).",
+        examples=["gpuaas-portfolio"],
+    )
     destination_server: HttpUrl = Field(
         "https://kubernetes.default.svc",
         description="API server Argo CD deploys to.",
@@ -209,6 +214,12 @@ class ModelDefaults(Spec):
         default_factory=list,
         description="CPU and memory of a model pod by its GPU count; a model may override them.",
         examples=[[{"gpus": 1, "requests": {"cpu": "8", "memory": "32Gi"}, "limits": {"cpu": "16", "memory": "60Gi"}}]],
+    )
+    callers: list[DnsLabel] = Field(
+        default_factory=lambda: ["model-client"],
+        description="ServiceAccounts of the serving namespace that may call every model (a Role allowing get on the "
+        "InferenceService, which the authenticating proxy checks); a model may name its own.",
+        examples=[["model-client"]],
     )
 
 
@@ -440,6 +451,22 @@ class Model(Spec):
         default_factory=dict,
         description="More annotations on the InferenceService (the generator's own annotations win).",
         examples=[{"opendatahub.io/connections": "minio-connection"}],
+    )
+    exposure: Literal["exposed", "internal"] = Field(
+        "exposed",
+        description="exposed: a Route outside the cluster (networking.kserve.io/visibility: exposed); internal: "
+        "reachable inside the cluster only, through the predictor Service.",
+        examples=["exposed"],
+    )
+    auth: bool = Field(
+        True,
+        description="Require a token of an allowed caller (security.opendatahub.io/enable-auth): OpenShift AI puts the "
+        "model behind an authenticating proxy. false opens the model to anyone who reaches it (a lint warning).",
+        examples=[True],
+    )
+    callers: list[DnsLabel] | None = Field(
+        None, description="ServiceAccounts of the serving namespace that may call this model; by default "
+        "modelDefaults.callers.", examples=[["team-a-app"]],
     )
     upload_volume_size: Quantity | None = Field(
         None, description="Size of the upload scratch volume; defaults to the weights (sizeGB, in GiB) plus a fifth for "

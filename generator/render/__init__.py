@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from generator.model.portfolio import Portfolio
+from generator.render.access import render_access
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap, serving_tree_path
 from generator.render.common import Document, Tree
 from generator.render.inference import render_inference
@@ -20,6 +21,7 @@ COMPONENTS: tuple[tuple[str, Component], ...] = (
     ("kueue", render_kueue),
     ("model-upload", render_upload),
     ("serving-runtime", render_runtime),
+    ("model-access", render_access),
     ("inference", render_inference),
     ("model-registration", render_registration),
 )

@@ -122,12 +122,45 @@ def controller_rbac(portfolio: Portfolio, serving: Tree) -> list[Document]:
     ]
 
 
+def app_project(portfolio: Portfolio, serving: Tree) -> Document:
+    """The Applications' AppProject: this repository only, this tree's namespaces and kinds only, nothing else."""
+    gitops = portfolio.gitops
+    namespaced: dict[tuple[str, str], None] = {("argoproj.io", "Application"): None}  # the app-of-apps' children
+    namespaces: dict[str, None] = {gitops.argocd_namespace: None}
+    cluster: dict[tuple[str, str], None] = {}
+    for documents in serving.values():
+        for doc in documents:
+            if doc.get("kind") == "Kustomization":
+                continue
+            group = str(doc.get("apiVersion", "")).rpartition("/")[0]
+            key = (group, str(doc["kind"]))
+            namespace = (doc.get("metadata") or {}).get("namespace")
+            if namespace:
+                namespaced[key] = None
+                namespaces[namespace] = None
+            else:
+                cluster[key] = None
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": metadata(gitops.project, namespace=gitops.argocd_namespace),
+        "spec": {
+            "description": f"The model portfolio's GitOps tree ({gitops.application}): exactly its namespaces and kinds",
+            "sourceRepos": [gitops.repo_url],
+            "destinations": [{"server": gitops.destination_server, "namespace": ns} for ns in sorted(namespaces)],
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(cluster)],
+            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(namespaced)],
+        },
+    }
+
+
 def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
     return {f"{portfolio.gitops.application}.yaml": [application(portfolio)]}
 
 
 def render_bootstrap(portfolio: Portfolio, serving: Tree) -> dict[str, list[Document]]:
     files = {f"{portfolio.gitops.app_of_apps}.yaml": [root_application(portfolio)],
+             "app-project.yaml": [app_project(portfolio, serving)],
              "argocd-health-checks.yaml": [health_checks(portfolio)]}
     rbac = controller_rbac(portfolio, serving)
     if rbac:

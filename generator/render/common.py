@@ -17,7 +17,7 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # serving, then the runtime and the registration, and the InferenceServices last. Nothing may come after
 # them: a model waiting for quota is not Ready for as long as it waits, and a later wave would wait with it
 # (Argo CD ends a sync right after applying its last wave, without waiting for that wave's health).
-WAVES = {"kueue": 0, "model-upload": 1, "serving-runtime": 2, "model-registration": 2, "inference": 3}
+WAVES = {"kueue": 0, "model-upload": 1, "serving-runtime": 2, "model-access": 2, "model-registration": 2, "inference": 3}
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuaas-generator"}
 
@@ -59,6 +59,28 @@ def restricted_container_security() -> Document:
 
 def restricted_pod_security() -> Document:
     return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def service_account(name: str, *, namespace: str, labels: dict[str, str], wave: str) -> Document:
+    """A ServiceAccount of its own for a Job that calls no Kubernetes API: no token is mounted."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": metadata(name, namespace=namespace, labels=labels, wave=wave),
+            "automountServiceAccountToken": False}
+
+
+def job_pod(*, service_account_name: str, labels: dict[str, str], container: Document, volumes: list[Document]) -> Document:
+    """A Job's pod template under the restricted Pod Security Standard, with no API token."""
+    return {
+        "metadata": {"labels": labels},
+        "spec": {
+            "serviceAccountName": service_account_name,
+            "automountServiceAccountToken": False,
+            "restartPolicy": "Never",
+            "securityContext": restricted_pod_security(),
+            "containers": [{**container, "securityContext": restricted_container_security()}],
+            "volumes": volumes,
+        },
+    }
 
 
 def env_list(env: dict[str, str]) -> list[Document]:

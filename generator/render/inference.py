@@ -12,7 +12,14 @@ from generator.model.derive import (
     vllm_args,
 )
 from generator.model.portfolio import Model, Portfolio
-from generator.render.common import Document, env_list, gpu_toleration, metadata
+from generator.render.common import (
+    Document,
+    env_list,
+    gpu_toleration,
+    metadata,
+    restricted_container_security,
+    restricted_pod_security,
+)
 
 STOP_ANNOTATION = "serving.kserve.io/stop"
 
@@ -29,7 +36,8 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "opendatahub.io/hardware-profile-name": profile.name,
         "opendatahub.io/hardware-profile-namespace": portfolio.cluster.hardware_profile_namespace,
         "opendatahub.io/model-type": "generative",
-        "security.opendatahub.io/enable-auth": "false",
+        # With auth OpenShift AI puts the model behind kube-rbac-proxy: a caller needs `get` on this InferenceService.
+        "security.opendatahub.io/enable-auth": "true" if model.auth else "false",
         "serving.kserve.io/deploymentMode": "RawDeployment",
         # Off means off: with "true" KServe deletes the predictor Deployment and its HPA and reports Stopped;
         # minReplicas 0 alone still runs one pod, because the default HPA raises the floor to 1.
@@ -39,8 +47,9 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "opendatahub.io/dashboard": "true",
         "opendatahub.io/genai-asset": "true",
         "kueue.x-k8s.io/queue-name": portfolio.kueue.local_queue,
-        "networking.kserve.io/visibility": "exposed",
     }
+    if model.exposure == "exposed":
+        labels["networking.kserve.io/visibility"] = "exposed"  # a Route outside the cluster
     if model.priority:
         labels["kueue.x-k8s.io/priority-class"] = model.priority
     model_spec: Document = {
@@ -53,6 +62,7 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
     model_spec["args"] = vllm_args(model, portfolio)
     if portfolio.model_defaults.env:
         model_spec["env"] = env_list(portfolio.model_defaults.env)
+    model_spec["securityContext"] = restricted_container_security()
     model_spec["resources"] = {
         "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory, gpu: str(model.gpus)},
         "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory, gpu: str(model.gpus)},
@@ -62,6 +72,7 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "maxReplicas": portfolio.model_defaults.max_replicas,
         # Under a full quota a rolling update deadlocks: the new pod waits for the old pod's quota.
         "deploymentStrategy": {"type": "Recreate"},
+        "securityContext": restricted_pod_security(),
     }
     selector = node_selector(model, portfolio)
     if selector:

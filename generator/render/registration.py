@@ -6,17 +6,12 @@ import json
 
 from generator.model.derive import storage_tier, storage_uri
 from generator.model.portfolio import Model, Portfolio
-from generator.render.common import (
-    Document,
-    content_named,
-    metadata,
-    restricted_container_security,
-    restricted_pod_security,
-)
+from generator.render.common import Document, content_named, job_pod, metadata, service_account
 from generator.render.scripts import script
 
 CONFIGMAP = "model-registration"
 JOB = "register-models"
+SERVICE_ACCOUNT = "model-registration"  # calls the Model Registry's REST API, never the Kubernetes API
 COMPONENT = {"app.kubernetes.io/component": "model-registration"}
 
 
@@ -57,36 +52,25 @@ def registration_configmap(portfolio: Portfolio) -> Document:
 
 
 def registration_job(portfolio: Portfolio, config: Document) -> Document:
+    container = {
+        "name": "register",
+        "image": portfolio.jobs.image,
+        "command": ["python3", "/opt/registration/register.py"],
+        "env": [
+            {"name": "REGISTRY_URL", "value": portfolio.model_registry.url},
+            {"name": "MODELS_FILE", "value": "/opt/registration/models.json"},
+        ],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
+        "volumeMounts": [{"name": "registration", "mountPath": "/opt/registration", "readOnly": True}],
+    }
     spec: Document = {
         "backoffLimit": portfolio.jobs.backoff_limit,
         "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
-        "template": {
-            "metadata": {"labels": COMPONENT},
-            "spec": {
-                "restartPolicy": "Never",
-                "securityContext": restricted_pod_security(),
-                "containers": [
-                    {
-                        "name": "register",
-                        "image": portfolio.jobs.image,
-                        "command": ["python3", "/opt/registration/register.py"],
-                        "env": [
-                            {"name": "REGISTRY_URL", "value": portfolio.model_registry.url},
-                            {"name": "MODELS_FILE", "value": "/opt/registration/models.json"},
-                        ],
-                        "resources": {
-                            "requests": {"cpu": "100m", "memory": "128Mi"},
-                            "limits": {"cpu": "500m", "memory": "256Mi"},
-                        },
-                        "securityContext": restricted_container_security(),
-                        "volumeMounts": [
-                            {"name": "registration", "mountPath": "/opt/registration", "readOnly": True}
-                        ],
-                    }
-                ],
-                "volumes": [{"name": "registration", "configMap": {"name": CONFIGMAP}}],
-            },
-        },
+        "template": job_pod(service_account_name=SERVICE_ACCOUNT, labels=COMPONENT, container=container,
+                            volumes=[{"name": "registration", "configMap": {"name": CONFIGMAP}}]),
     }
     return {
         "apiVersion": "batch/v1",
@@ -100,6 +84,8 @@ def registration_job(portfolio: Portfolio, config: Document) -> Document:
 def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
     config = registration_configmap(portfolio)
     return {
+        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.model_registry.namespace,
+                                                 labels=COMPONENT, wave="model-registration")],
         "registration-config.yaml": [config],
         "register-models.yaml": [registration_job(portfolio, config)],
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.model.portfolio import Portfolio
-from generator.render.common import Document, metadata
+from generator.render.common import Document, metadata, restricted_container_security
 
 PORT = 8080
 
@@ -45,6 +45,7 @@ def serving_runtime(portfolio: Portfolio) -> Document:
                     "env": [{"name": "HF_HOME", "value": "/tmp/hf_home"}],
                     "ports": [{"containerPort": PORT, "protocol": "TCP"}],
                     "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+                    "securityContext": restricted_container_security(),
                 }
             ],
             "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": runtime.shm_size}}],

@@ -6,17 +6,11 @@ import json
 
 from generator.model.derive import Upload, uploads
 from generator.model.portfolio import Portfolio
-from generator.render.common import (
-    Document,
-    content_named,
-    metadata,
-    restricted_container_security,
-    restricted_pod_security,
-    secret_env,
-)
+from generator.render.common import Document, content_named, job_pod, metadata, secret_env, service_account
 from generator.render.scripts import script
 
 UPLOADER_CONFIGMAP = "model-uploader"
+SERVICE_ACCOUNT = "model-upload"  # talks to Hugging Face and S3, never to the Kubernetes API
 COMPONENT = {"app.kubernetes.io/component": "model-upload"}
 
 
@@ -64,37 +58,27 @@ def upload_job(upload: Upload, portfolio: Portfolio) -> Document:
         env.append({"name": "HF_ALLOW_PATTERNS", "value": json.dumps(list(upload.allow_patterns))})
     if upload.ignore_patterns is not None:
         env.append({"name": "HF_IGNORE_PATTERNS", "value": json.dumps(list(upload.ignore_patterns))})
+    container = {
+        "name": "upload",
+        "image": portfolio.jobs.image,
+        "command": ["python3", "/opt/uploader/upload.py"],
+        "env": env,
+        "resources": {
+            "requests": portfolio.jobs.upload_resources.requests.model_dump(),
+            "limits": portfolio.jobs.upload_resources.limits.model_dump(),
+        },
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/data"},
+            {"name": "uploader", "mountPath": "/opt/uploader", "readOnly": True},
+        ],
+    }
     spec: Document = {
         "backoffLimit": portfolio.jobs.backoff_limit,
         "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
-        "template": {
-            "metadata": {"labels": labels},
-            "spec": {
-                "restartPolicy": "Never",
-                "securityContext": restricted_pod_security(),
-                "containers": [
-                    {
-                        "name": "upload",
-                        "image": portfolio.jobs.image,
-                        "command": ["python3", "/opt/uploader/upload.py"],
-                        "env": env,
-                        "resources": {
-                            "requests": portfolio.jobs.upload_resources.requests.model_dump(),
-                            "limits": portfolio.jobs.upload_resources.limits.model_dump(),
-                        },
-                        "securityContext": restricted_container_security(),
-                        "volumeMounts": [
-                            {"name": "data", "mountPath": "/data"},
-                            {"name": "uploader", "mountPath": "/opt/uploader", "readOnly": True},
-                        ],
-                    }
-                ],
-                "volumes": [
-                    {"name": "data", "persistentVolumeClaim": {"claimName": upload.name}},
-                    {"name": "uploader", "configMap": {"name": UPLOADER_CONFIGMAP}},
-                ],
-            },
-        },
+        "template": job_pod(service_account_name=SERVICE_ACCOUNT, labels=labels, container=container, volumes=[
+            {"name": "data", "persistentVolumeClaim": {"claimName": upload.name}},
+            {"name": "uploader", "configMap": {"name": UPLOADER_CONFIGMAP}},
+        ]),
     }
     return {
         "apiVersion": "batch/v1",
@@ -110,7 +94,11 @@ def render_upload(portfolio: Portfolio) -> dict[str, list[Document]]:
     found = uploads(portfolio)
     if not found:
         return {}
-    files = {"uploader-script.yaml": [uploader_configmap(portfolio)]}
+    files = {
+        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.storage.s3.upload_namespace,
+                                                 labels=COMPONENT, wave="model-upload")],
+        "uploader-script.yaml": [uploader_configmap(portfolio)],
+    }
     for upload in found:
         files[f"{upload.name}.yaml"] = [volume_claim(upload, portfolio), upload_job(upload, portfolio)]
     return files

@@ -166,7 +166,11 @@ class RunbookFacts:
         host = parsed.hostname or "minio"
         parts = host.split(".")
         namespace = parts[1] if len(parts) > 1 else self.upload_namespace
-        return parts[0], namespace, parsed.port or 80
+        try:
+            port = parsed.port or 80
+        except ValueError:  # the schema admits only numeric ports; never fail on what it let through
+            port = 80
+        return parts[0], namespace, port
 
 
 def predictor(model: str) -> str:

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from generator.admission.plan import Cluster
 from generator.admission.present import quota_lines
-from generator.model.derive import flavor_node_labels
+from generator.model.derive import flavor_node_labels, model_callers
+from generator.model.portfolio import Model
 from generator.render.argocd import controller_service_account
 from generator.runbook.model import (
     Block,
@@ -277,22 +278,52 @@ def verify(facts: RunbookFacts) -> Section:
     return section
 
 
+def _model_url(facts: RunbookFacts, model: Model, index: int) -> tuple[str, list[Command]]:
+    """The variable that holds the model's base URL, and the commands that set it."""
+    ns = facts.namespace
+    var = f"{env_name(model.name)}_URL"
+    if model.exposure == "exposed":
+        return var, [Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o",
+                                             "jsonpath={.status.url}")))]
+    # Internal only: no Route; the predictor Service answers on 8443 behind the proxy, or on 80 without auth.
+    local = 18000 + index
+    remote, scheme = (8443, "https") if model.auth else (80, "http")
+    pid = f"{env_name(model.name)}_FORWARD_PID"
+    return var, [
+        Command(sh("oc", "port-forward", "-n", ns, f"service/{predictor(model.name)}", f"{local}:{remote}", QUIET, Raw("&"))),
+        Command(sh(Raw(f"{pid}=$!"))),
+        Command(sh(Raw(f"{var}={scheme}://127.0.0.1:{local}"))),
+        Command(sh("curl", "-sk", "-o", "/dev/null", "--retry", 15, "--retry-connrefused", "--retry-delay", 1,
+                   Raw(f'"${var}/v1/models"'))),
+    ]
+
+
 def smoke_test(facts: RunbookFacts) -> Section:
     ns = facts.namespace
     section = Section("smoke-test", "Smoke test",
-                      f"Each model serves the OpenAI-compatible API at its URL (https://<model>-{ns}.<apps domain>, "
-                      "exposed by the networking.kserve.io/visibility label); the served model name is the model name. "
-                      "Queued models answer once switched on (state: active).")
+                      f"Each model serves the OpenAI-compatible API; the served model name is the model name. An exposed "
+                      f"model answers at its Route (https://<model>-{ns}.<apps domain>), an internal one only inside the "
+                      "cluster (here through a port-forward to its predictor Service). With auth on (the default) the "
+                      "request carries a token of a caller the portfolio names (`oc create token`), and a request "
+                      "without one is refused. Queued models answer once switched on (state: active).")
     running = {m.name for m in facts.baseline.models if m.state == "admitted"}
-    for model in facts.models:
-        var = f"{env_name(model.name)}_URL"
+    for index, model in enumerate(facts.models):
+        var, commands = _model_url(facts, model, index)
+        base = f'"${var}'
+        auth: list[str | Raw] = []
+        callers = model_callers(model, facts.portfolio)
+        if callers:
+            token = f"{env_name(model.name)}_TOKEN"
+            commands.append(Command(capture(token, sh("oc", "create", "token", callers[0], "-n", ns, "--duration=10m"))))
+            commands.append(Command(sh("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", Raw(f'{base}/v1/models"')),
+                                    "401 (or 403): no token, no answer"))
+            auth = ["-H", Raw(f'"Authorization: Bearer ${token}"')]
         chat = {"model": model.name, "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
                 "max_tokens": 64}
-        commands = [
-            Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o", "jsonpath={.status.url}"))),
-            Command(sh("curl", "-sSk", "--fail", "--max-time", 60, Raw(f'"${var}/v1/models"')),
+        commands += [
+            Command(sh("curl", "-sSk", "--fail", "--max-time", 60, *auth, Raw(f'{base}/v1/models"')),
                     f'{{"object":"list","data":[{{"id":"{model.name}", ...}}]}}'),
-            Command(sh("curl", "-sSk", "--fail", "--max-time", 120, Raw(f'"${var}/v1/chat/completions"'),
+            Command(sh("curl", "-sSk", "--fail", "--max-time", 120, *auth, Raw(f'{base}/v1/chat/completions"'),
                        "-H", "Content-Type: application/json", "-d", json.dumps(chat)),
                     '{"object":"chat.completion", "choices":[{"message":{"content":"Hello..."}}]}'),
         ]
@@ -303,12 +334,16 @@ def smoke_test(facts: RunbookFacts) -> Section:
                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
                      "tool_choice": "auto"}
             commands.append(Command(
-                sh("curl", "-sSk", "--fail", "--max-time", 120, Raw(f'"${var}/v1/chat/completions"'),
+                sh("curl", "-sSk", "--fail", "--max-time", 120, *auth, Raw(f'{base}/v1/chat/completions"'),
                    "-H", "Content-Type: application/json", "-d", json.dumps(tools)),
                 f'"tool_calls":[{{"function":{{"name":"get_weather","arguments":"{{\\"city\\": \\"Paris\\"}}"}}}}] '
                 f"(parser {model.vllm.tool_call_parser})"))
+        if model.exposure == "internal":
+            commands.append(Command(sh("kill", Raw(f'"${env_name(model.name)}_FORWARD_PID"'))))
         state = "runs at baseline: part of the one-shot script" if model.name in running else "not running at baseline"
-        section.blocks.append(Block(f"{model.display_name} ({model.name}, {state}).", commands,
+        where = "exposed" if model.exposure == "exposed" else "internal only"
+        guard = f"callers: {', '.join(callers)}" if callers else "no authentication (SEC005)"
+        section.blocks.append(Block(f"{model.display_name} ({model.name}, {state}; {where}, {guard}).", commands,
                                     "run" if model.name in running else "show"))
     return section
 
