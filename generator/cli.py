@@ -8,15 +8,17 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from generator.admission.checks import scenario_problems
 from generator.admission.plan import plan
 from generator.admission.present import plan_json, plan_text, scenarios_json, scenarios_text
-from generator.admission.scenarios import run_all
+from generator.admission.scenarios import ScenarioRun, describe, run_all
 from generator.checks.validate import ValidationReport, validate_tree
-from generator.diagnostics import Diagnostic, has_errors, render_github, render_json, render_text
+from generator.diagnostics import Diagnostic, Severity, has_errors, render_github, render_json, render_text
 from generator.errors import DiagnosticsError, GeneratorError, UsageError
+from generator.model.loader import read_portfolio_text
 from generator.output.tree import atomic_write, diff_tree, write_tree
 from generator.pipeline import Prepared, prepare
 from generator.render.common import Tree
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="run the scenarios declared in the portfolio")
     _common(scenarios, crds=False, formats=("text", "json"))
     _selector_rule(scenarios)
+    scenarios.add_argument("--accept", action="store_true",
+                           help="rewrite each failed expectation to what the simulation now says, in portfolio.yaml, "
+                                "keeping its comments and layout")
 
     runbook = sub.add_parser("runbook", help="the demo's operating procedure, generated from the portfolio")
     _common(runbook, crds=False, formats=("markdown", "sh", "notebook"))
@@ -132,7 +137,9 @@ def _load(args: argparse.Namespace) -> Prepared:
     return prepare(path, display_name=_display(path))
 
 
-def _validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
+def _validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = "error") -> ValidationReport:
+    """Every check of the rendered tree; a failed scenario is `stories` (a build still writes a correct tree whose
+    demo stories changed: `scenarios --accept` records the new story, and validate, run in CI, says it is due)."""
     catalog = None
     if args.crd_dir:
         from generator.checks.crds import CrdCatalog
@@ -142,7 +149,7 @@ def _validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
                            portfolio=loaded.portfolio, source=loaded.source)
     runs = run_all(loaded.portfolio, loaded.tree)
     report.diagnostics = sorted(report.diagnostics + loaded.warnings
-                                + [loaded.source.locate(p) for p in scenario_problems(runs)])
+                                + [replace(loaded.source.locate(p), severity=stories) for p in scenario_problems(runs)])
     return report
 
 
@@ -168,9 +175,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _accept(loaded: Prepared, runs: list[ScenarioRun], path: Path) -> None:
+    """Rewrite the failed expectations to the simulated outcome; print each change."""
+    from generator.model.edit import NewExpectation, set_expectations
+
+    updates = []
+    for s_index, run in enumerate(runs):
+        for t_index, step in enumerate(run.steps):
+            for mismatch in step.mismatches:
+                got = step.snapshot.model(mismatch.model)
+                flavor = got.flavor if got.state in ("admitted", "unschedulable") else None
+                updates.append(NewExpectation(s_index, t_index, mismatch.model, got.state, flavor))
+                _out(f"{_display(path)}: scenario {run.scenario.name}, step {t_index + 1}: {mismatch.model}: "
+                     f"{mismatch.expected} -> {describe(got.state, flavor)}\n")
+    if not updates:
+        _out(f"{_display(path)}: every expectation holds; nothing to accept\n")
+        return
+    text = set_expectations(read_portfolio_text(path).decode("utf-8"), updates)
+    atomic_write(path, text)
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     loaded, tree = _loaded_and_tree(args)
     runs = run_all(loaded.portfolio, tree, selector_rule=args.selector_rule)
+    if args.accept:
+        path = args.portfolio or args.root / "portfolio.yaml"
+        _accept(loaded, runs, path)
+        loaded = prepare(path, display_name=_display(path))
+        runs = run_all(loaded.portfolio, loaded.tree, selector_rule=args.selector_rule)
     _out(scenarios_json(runs) if args.format == "json" else scenarios_text(runs))
     return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEMS
 
@@ -236,7 +268,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = _load(args)
     tree = loaded.tree
-    report = _validate(loaded, args)
+    report = _validate(loaded, args, stories="warning")
     if has_errors(report.diagnostics):
         raise DiagnosticsError(report.diagnostics)
     if args.command == "check" or args.check:
@@ -292,7 +324,6 @@ def cmd_set_state(args: argparse.Namespace) -> int:
             raise UsageError(f"{assignment!r}: write MODEL=active or MODEL=queued")
         states[name] = state
     path = args.portfolio or args.root / "portfolio.yaml"
-    from generator.model.loader import read_portfolio_text
 
     text = read_portfolio_text(path).decode("utf-8", errors="strict")
     new_text, changes = set_model_states(text, states)

@@ -291,6 +291,6 @@ def test_main_never_shows_a_traceback_for_a_bug(monkeypatch: pytest.MonkeyPatch,
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setitem(cli.COMMANDS, "plan", broken)
-    assert main(["plan"]) == 3
+    assert main(["plan", "--portfolio", str(DEMO)]) == 3
     err = capsys.readouterr().err
     assert "internal error: ZeroDivisionError: a bug" in err and "Traceback" not in err

@@ -14,18 +14,6 @@ def _roots(base: Path) -> list[Path]:
     return sorted(p.parent for p in (base / "gitops").rglob("kustomization.yaml"))
 
 
-def test_committed_tree_builds(kubectl: str) -> None:
-    """The user's guard: every root of the committed tree builds."""
-    from generator.pipeline import prepare
-
-    roots = _roots(ROOT)
-    rendered = [p for p in prepare(ROOT / "portfolio.yaml").tree if p.endswith("/kustomization.yaml")]
-    assert len(roots) == len(rendered) >= 3
-    for folder in roots:
-        result = kustomize(kubectl, folder)
-        assert result.returncode == 0, f"{folder}: {result.stderr}"
-
-
 def test_serving_base_contains_every_document(kubectl: str, tmp_path: Path) -> None:
     tree = render_named("default")
     root = materialize(tree, tmp_path)

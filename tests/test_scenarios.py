@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import DEMO, ROOT, load_named, render_named
+from conftest import DEMO, ROOT, load_named, materialize, render_named
 from generator.admission.plan import Cluster, plan
 from generator.admission.scenarios import run_all
 from generator.cli import main
@@ -84,7 +84,7 @@ def test_rolling_update_with_room_elsewhere_completes(default) -> None:
 
 
 def _false_expectation(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "gitops", tmp_path / "gitops")
+    materialize(render_named("default"), tmp_path)
     text = DEMO.read_text()
     old = "          devstral-2: pending\n          mistral-3-bf16: {state: admitted, flavor: nvidia-l4-4gpu}\n"
     assert text.count(old) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -61,3 +62,59 @@ def set_model_states(text: str, states: dict[str, str]) -> tuple[str, list[Chang
         lines[line] = current[:column] + quote + new + quote + current[end:]
         changes.append(Change(name, old, new))
     return "".join(lines), changes
+
+
+@dataclass(frozen=True)
+class NewExpectation:
+    scenario: int
+    step: int
+    model: str
+    state: str
+    flavor: str | None
+
+
+def set_expectations(text: str, updates: list[NewExpectation]) -> str:
+    """`text` with the scenario expectations replaced, comments and layout kept (a ruamel round trip).
+
+    Refuses (UsageError) when even an unchanged round trip would reformat the file: then nothing is rewritten.
+    """
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, guessed, offset = load_yaml_guess_indent(text)
+    # (mapping, sequence, offset) layouts seen in portfolios; the first whose unchanged round trip is exact wins
+    layouts = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (guessed or 2, guessed or 2, offset or 0)]
+    for mapping, sequence, dash in layouts:
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        yaml.width = 4096
+        yaml.indent(mapping=mapping, sequence=sequence, offset=dash)
+        if _dump(yaml, yaml.load(text)) == text:
+            break
+    else:
+        raise UsageError("portfolio.yaml cannot be rewritten without changing its layout elsewhere; edit the expectations "
+                         "by hand (`python -m generator scenarios` shows them)")
+    root = yaml.load(text)
+    for update in updates:
+        expect = root["scenarios"][update.scenario]["steps"][update.step]["expect"]
+        old = expect.get(update.model)
+        if isinstance(old, CommentedMap):  # keep the mapping the author wrote, its style included
+            old["state"] = update.state
+            if update.flavor:
+                old["flavor"] = update.flavor
+            elif "flavor" in old:
+                del old["flavor"]
+        elif update.flavor:
+            value = CommentedMap([("state", update.state), ("flavor", update.flavor)])
+            value.fa.set_flow_style()
+            expect[update.model] = value
+        else:
+            # "off" is a boolean to YAML 1.1 readers: always quoted
+            expect[update.model] = DoubleQuotedScalarString(update.state) if update.state == "off" else update.state
+    return _dump(yaml, root)
+
+
+def _dump(yaml: YAML, data: Any) -> str:
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()

@@ -1,0 +1,95 @@
+"""The repository is also the user's: a valid edit of portfolio.yaml never turns the generator's tests red.
+
+Only test_portfolio.py reads the repository's own portfolio.yaml and gitops/; every other test runs on
+fixtures (checked here by reading the tests). On a copy of the repository, the edits a user makes (a sixth
+model, a quota and its nodes doubled, a flavor renamed) are followed by `build`, `scenarios --accept` and
+`pytest --snapshot-update`, after which the guard passes again.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+GUARD = "test_portfolio.py"
+EXEMPT = {GUARD, "test_user_edits.py"}  # the guard, and this file, which works on copies of the repository
+# The repository's own portfolio or tree, named outright or through a command run without --portfolio/--root.
+OWN_FILES = re.compile(r'ROOT\s*/\s*"(portfolio\.yaml|gitops)"|\b(generated_files|diff_tree|tree_from_directory)\(ROOT\)')
+
+
+def _generator_calls(text: str) -> list[str]:
+    """The argument lists of `python -m generator ...` in a test file."""
+    calls = []
+    for match in re.finditer(r'"-m",\s*"generator"', text):
+        end = text.find("]", match.end())
+        calls.append(text[match.end():end])
+    return calls
+
+
+def test_only_the_guard_reads_the_repositorys_portfolio() -> None:
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        if path.name in EXEMPT:
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.name}: {m.group(0)}" for m in OWN_FILES.finditer(text)]
+        for call in _generator_calls(text):
+            if re.search(r'"(build|validate|plan|scenarios|runbook|diff)"', call) and not re.search(r'"--(portfolio|root)"', call):
+                offenders.append(f"{path.name}: python -m generator{call}] runs on the repository's portfolio")
+        offenders += [f"{path.name}: {m.group(0)}" for m in re.finditer(r'main\(\[[^\]]*\]\)', text)
+                      if re.search(r'"(build|validate|plan|scenarios|runbook|diff)"', m.group(0))
+                      and not re.search(r'"--(portfolio|root)"|\*args|args', m.group(0))]
+    assert offenders == []
+
+
+def test_the_checker_sees_a_test_that_reads_the_repositorys_portfolio() -> None:
+    sample = 'prepare(ROOT / "portfolio.yaml")\nsubprocess.run([sys.executable, "-m", "generator", "plan"], cwd=ROOT)\n'
+    assert OWN_FILES.search(sample)
+    assert _generator_calls(sample) == [', "plan"']
+
+
+def _copy_repository(target: Path) -> Path:
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=True).stdout
+    for name in files.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def _edit(text: str) -> str:
+    """A sixth model, the 4-GPU flavor's quota and nodes doubled, the 1-GPU flavor renamed."""
+    gpt = text[text.index("  - name: gpt-oss-20b"):text.index("  - name: granite-8b-agent")]
+    sixth = gpt.replace("name: gpt-oss-20b", "name: gpt-oss-20b-tuned").replace(
+        "huggingFace: RedHatAI/gpt-oss-20b", "huggingFace: RedHatAI/gpt-oss-20b-tuned")
+    stories = text.index("# The demo's stories")
+    text = text[:stories] + sixth + text[stories:]
+    text = text.replace("    nodes: 1\n    quota: {gpus: 4}", "    nodes: 2\n    quota: {gpus: 8}")
+    return text.replace("nvidia-l4-1gpu", "l4-single")
+
+
+def test_a_valid_edit_is_made_green_by_build_accept_and_snapshot_update(tmp_path: Path) -> None:
+    repo = _copy_repository(tmp_path / "repo")
+    portfolio = repo / "portfolio.yaml"
+    edited = _edit(portfolio.read_text(encoding="utf-8"))
+    assert edited.count("l4-single") >= 3 and "quota: {gpus: 8}" in edited
+    portfolio.write_text(edited, encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True, timeout=600, check=False)
+
+    guard = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/{GUARD}"]
+    assert run(*guard).returncode == 1  # red: the tree, the stories and the snapshot are the old ones
+    assert run("-m", "generator", "build").returncode == 0
+    accepted = run("-m", "generator", "scenarios", "--accept")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "l4-single" in portfolio.read_text(encoding="utf-8")
+    assert run(*guard, "--snapshot-update").returncode == 0
+    green = run(*guard)
+    assert green.returncode == 0, green.stdout
+    assert run("-m", "generator", "scenarios").returncode == 0
