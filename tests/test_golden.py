@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import DEMO, ROOT, load_named, render_named
-from generator.output.tree import HEADER, diff_tree, generated_files, serialize
+from generator.output.tree import HEADER, serialize
 
 
 def test_every_generated_file_starts_with_the_header_and_ends_with_one_newline() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, VALID, kustomize, materialize, render_named
+from conftest import VALID, kustomize, materialize, render_named
 
 
 def _roots(base: Path) -> list[Path]:

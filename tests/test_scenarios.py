@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,14 +100,16 @@ def test_scenarios_command_fails_with_expected_versus_simulated(tmp_path: Path, 
     assert "3 of 4 scenarios passed" in out
 
 
-def test_build_and_validate_run_the_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_fails_on_a_story_and_build_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A changed story does not make the tree wrong: build writes it and warns; validate (CI) fails until accepted."""
     root = _false_expectation(tmp_path)
     assert main(["validate", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     line = next(text for text in out.splitlines() if "[SCN001]" in text)
     assert line.startswith("portfolio.yaml:") or "/portfolio.yaml:" in line.split(": error")[0]
     assert "scenarios[0].steps[0].expect.devstral-2: scenario 'resource-handover', step 1" in line
-    assert main(["build", "--root", str(root)]) == 1
+    assert main(["build", "--root", str(root)]) == 0
+    assert "warning [SCN001] scenarios[0].steps[0].expect.devstral-2" in capsys.readouterr().err
 
 
 def test_plan_cli_text_and_json() -> None:
