@@ -22,6 +22,7 @@ from generator.model.loader import read_portfolio_text
 from generator.output.tree import atomic_write, diff_tree, write_tree
 from generator.pipeline import Prepared, prepare
 from generator.render.common import Tree
+from generator.review.summary import Side, markdown_summary
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SCHEMA_PATH = Path("schemas/portfolio.schema.json")
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     runbook.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
     diff = sub.add_parser("diff", help="semantic diff by resource and field against a directory or git revision")
-    _common(diff, crds=False, formats=("text", "json"))
+    _common(diff, crds=False, formats=("text", "json", "markdown"))
     diff.add_argument("--against", default="HEAD",
                       help="a directory holding gitops/, or a git revision of the root (default: HEAD)")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
@@ -253,14 +254,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if has_errors(report.diagnostics) else EXIT_OK
 
 
+def _base_side(args: argparse.Namespace, against: Path) -> tuple[Side | None, str | None]:
+    """The base's portfolio, loaded and rendered, for the summary; or why it cannot be."""
+    import tempfile
+
+    from generator.output.semantic_diff import file_from_git
+
+    portfolio = args.portfolio or args.root / "portfolio.yaml"
+    if against.is_dir():
+        text = (against / "portfolio.yaml").read_text(encoding="utf-8") if (against / "portfolio.yaml").is_file() else None
+    else:
+        try:
+            relative = portfolio.resolve().relative_to(args.root.resolve()).as_posix()
+        except ValueError:
+            relative = portfolio.name
+        text = file_from_git(args.root, args.against, relative)
+    if text is None:
+        return None, "no portfolio.yaml there"
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "portfolio.yaml").write_text(text, encoding="utf-8")
+        try:
+            base = prepare(Path(scratch) / "portfolio.yaml", display_name="portfolio.yaml")
+        except GeneratorError as error:
+            return None, f"it does not load: {error}"
+    return Side.of(base.portfolio, base.tree), None
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from generator.output.semantic_diff import compare, diff_json, diff_text, tree_from_directory, tree_from_git
 
-    _, tree = _loaded_and_tree(args)
+    loaded, tree = _loaded_and_tree(args)
     against = Path(args.against)
     old = tree_from_directory(against) if against.is_dir() else tree_from_git(args.root, args.against)
     changes = compare(old, tree)
-    _out(diff_json(changes) if args.format == "json" else diff_text(changes))
+    if args.format == "markdown":
+        base, problem = _base_side(args, against)
+        _out(markdown_summary(base, Side.of(loaded.portfolio, tree), changes, base=args.against, base_problem=problem))
+    else:
+        _out(diff_json(changes) if args.format == "json" else diff_text(changes))
     return EXIT_PROBLEMS if args.exit_code and changes else EXIT_OK
 
 

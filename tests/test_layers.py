@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import ROOT
 
 # Stage order; a module may import its own stage and the ones to its left.
-STAGES = ["base", "model", "render", "output", "checks", "admission", "runbook", "top"]
+STAGES = ["base", "model", "render", "output", "checks", "admission", "runbook", "review", "top"]
 BASE = {"generator.diagnostics", "generator.errors"}
 
 

@@ -63,6 +63,40 @@ def resources(tree: Tree) -> dict[Key, dict[str, Any]]:
     return {_identity(_key(doc)): doc for docs in tree.values() for doc in docs if doc.get("kind") != "Kustomization"}
 
 
+class Item(str):
+    """A list item named by its identity (`flavors[nvidia-l4-4gpu]`), not by its position."""
+
+
+# Lists whose items Kubernetes and Kueue identify by a field: containers, env, volumes, flavors and their
+# resources by name, tolerations and taints by key, resource groups by the resources they cover.
+_IDENTITIES = ("name", "key", "coveredResources")
+
+
+def _identity_of(item: Any, field: str) -> str:
+    value = item.get(field) if isinstance(item, dict) else None
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _item_names(items: list[Any]) -> list[str] | None:
+    for field in _IDENTITIES:
+        if all(isinstance(i, dict) and field in i for i in items):
+            names = [_identity_of(i, field) for i in items]
+            if len(set(names)) == len(names):
+                return names
+    return None
+
+
+def field_path(parts: tuple[str | int, ...]) -> str:
+    """('spec', Item('gpu'), 'x') -> 'spec[gpu].x'; other keys as the diagnostics spell them."""
+    out = ""
+    for part in parts:
+        if isinstance(part, Item) or isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += format_path((part,)) if not out else format_path(("_", part))[1:]
+    return out
+
+
 def _flatten(value: Any, path: tuple[str | int, ...], out: dict[str, Any]) -> None:
     if isinstance(value, str) and value[:1] in "[{" and value.rstrip().endswith(("]", "}")):
         try:  # JSON carried in a ConfigMap (models.json) is compared field by field too
@@ -72,11 +106,13 @@ def _flatten(value: Any, path: tuple[str | int, ...], out: dict[str, Any]) -> No
     if isinstance(value, dict) and value:
         for key, child in value.items():
             _flatten(child, (*path, key), out)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
-        for child in value:  # lists of named items (containers, env, flavors) compare by name
-            _flatten(child, (*path, f"{child['name']}"), out)
+        return
+    names = _item_names(value) if isinstance(value, list) and value else None
+    if names is not None:
+        for name, child in zip(names, value, strict=True):
+            _flatten(child, (*path, Item(name)), out)
     else:
-        out[format_path(path)] = value
+        out[field_path(path)] = value
 
 
 def compare(old: Tree, new: Tree) -> list[ResourceChange]:
@@ -122,6 +158,17 @@ def _field_lines(field: FieldChange) -> list[str]:
 
 
 QUEUE_LABEL = 'metadata.labels["kueue.x-k8s.io/queue-name"]'
+_QUOTA = re.compile(r"^spec\.resourceGroups\[[^\]]*\]\.flavors\[(?P<flavor>[^\]]*)\]\.resources\[(?P<resource>[^\]]*)\]"
+                    r"\.(?P<field>nominalQuota|borrowingLimit|lendingLimit)$")
+
+
+def quota_story(change: ResourceChange, field: FieldChange) -> str | None:
+    """`ClusterQueue q: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8` for a quota field, else None."""
+    match = _QUOTA.match(field.path) if change.key[1] == "ClusterQueue" else None
+    if match is None:
+        return None
+    return (f"ClusterQueue {change.key[3]}: {match['flavor']} {match['resource']} {match['field']} "
+            f"{_short(field.old)} -> {_short(field.new)}")
 
 
 def review_notes(changes: list[ResourceChange]) -> list[str]:
@@ -142,8 +189,12 @@ def diff_text(changes: list[ResourceChange]) -> str:
     lines = []
     for change in changes:
         mark = {"added": "+", "removed": "-", "changed": "~"}[change.change]
-        lines.append(f"{mark} {change.label}")
-        for field in change.fields:
+        stories = [story for story in (quota_story(change, f) for f in change.fields) if story]
+        rest = [f for f in change.fields if quota_story(change, f) is None]
+        lines += [f"{mark} {story}" for story in stories]
+        if rest or not stories:
+            lines.append(f"{mark} {change.label}")
+        for field in rest:
             lines += _field_lines(field)
     counts = {c: sum(x.change == c for x in changes) for c in ("added", "changed", "removed")}
     lines += [f"! {note}" for note in review_notes(changes)]
@@ -184,3 +235,12 @@ def tree_from_git(repository: Path, revision: str) -> Tree:
 
     names = [n for n in git("ls-tree", "-r", "--name-only", revision, "--", OUTPUT_ROOT).splitlines() if n.endswith(".yaml")]
     return _parse({name: git("show", f"{revision}:{name}") for name in names})
+
+
+def file_from_git(repository: Path, revision: str, path: str) -> str | None:
+    """A file's text at a revision, or None when it is not there."""
+    try:
+        return subprocess.run(["git", "-C", str(repository), "show", f"{revision}:{path}"], capture_output=True,
+                              text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
