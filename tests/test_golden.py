@@ -42,7 +42,7 @@ def test_diagnostics_and_plans_do_not_depend_on_the_hash_seed() -> None:
                                   capture_output=True, text=True, env=env, cwd=ROOT)
         plan = subprocess.run([sys.executable, "-m", "generator", "plan", "--enable", "granite-8b-agent",
                                "--enable", "devstral-2", "--portfolio", str(DEMO)], capture_output=True, text=True, env=env, cwd=ROOT)
-        outputs.add(validate.stdout + plan.stdout)
+        outputs.add(validate.stdout + validate.stderr + plan.stdout)
     assert len(outputs) == 1
     assert "nvidia.com/gpu in gpu-small: 1 used of 1, needs 1" in outputs.pop()
 

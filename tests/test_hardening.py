@@ -285,12 +285,12 @@ def _write_large(tmp_path: Path, text: str) -> Path:
 
 
 def test_main_never_shows_a_traceback_for_a_bug(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import generator.cli as cli
+    import generator.commands.plan as plan_command
 
     def broken(args):  # type: ignore[no-untyped-def]
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setitem(cli.COMMANDS, "plan", broken)
+    monkeypatch.setattr(plan_command, "run", broken)
     assert main(["plan", "--portfolio", str(DEMO)]) == 3
     err = capsys.readouterr().err
     assert "internal error: ZeroDivisionError: a bug" in err and "Traceback" not in err

@@ -104,7 +104,7 @@ def test_validate_fails_on_a_story_and_build_warns(tmp_path: Path, capsys: pytes
     """A changed story does not make the tree wrong: build writes it and warns; validate (CI) fails until accepted."""
     root = _false_expectation(tmp_path)
     assert main(["validate", "--root", str(root)]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # diagnostics go to standard error, from every command
     line = next(text for text in out.splitlines() if "[SCN001]" in text)
     assert line.startswith("portfolio.yaml:") or "/portfolio.yaml:" in line.split(": error")[0]
     assert "scenarios[0].steps[0].expect.devstral-2: scenario 'resource-handover', step 1" in line
@@ -118,7 +118,7 @@ def test_plan_cli_text_and_json() -> None:
     assert "devstral-2           4  pending" in text and "GPUs admitted: 5 of 5 (asked for: 9)" in text
     data = json.loads(subprocess.run([sys.executable, "-m", "generator", "plan", "--format", "json", "--portfolio", str(DEMO)], capture_output=True,
                                      text=True, cwd=ROOT, check=True).stdout)
-    gpu = [q for q in data["quota"] if q["resource"] == "nvidia.com/gpu"]
+    gpu = [q for q in data["result"]["quota"] if q["resource"] == "nvidia.com/gpu"]
     assert gpu == [{"flavor": "nvidia-l4-1gpu", "resource": "nvidia.com/gpu", "used": "1", "nominal": "1"},
                    {"flavor": "nvidia-l4-4gpu", "resource": "nvidia.com/gpu", "used": "4", "nominal": "4"}]
 

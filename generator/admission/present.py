@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from decimal import Decimal
 
@@ -60,10 +59,6 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
     }
 
 
-def plan_json(snapshot: Snapshot) -> str:
-    return json.dumps(snapshot_json(snapshot), indent=2) + "\n"
-
-
 def scenarios_text(runs: list[ScenarioRun]) -> str:
     lines = []
     for run in runs:
@@ -85,11 +80,11 @@ def scenarios_text(runs: list[ScenarioRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scenarios_json(runs: list[ScenarioRun]) -> str:
-    return json.dumps([{
+def scenarios_data(runs: list[ScenarioRun]) -> list[dict[str, object]]:
+    return [{
         "name": run.scenario.name,
         "passed": run.passed,
         "steps": [{"title": s.step.title, "passed": not s.mismatches,
                    "mismatches": [{"model": m.model, "expected": m.expected, "simulated": m.simulated} for m in s.mismatches],
                    "state": snapshot_json(s.snapshot)} for s in run.steps],
-    } for run in runs], indent=2) + "\n"
+    } for run in runs]

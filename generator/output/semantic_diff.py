@@ -202,10 +202,10 @@ def diff_text(changes: list[ResourceChange]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_json(changes: list[ResourceChange]) -> str:
-    return json.dumps([{"group": c.key[0], "kind": c.key[1], "namespace": c.key[2], "name": c.key[3], "change": c.change,
-                        "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields]} for c in changes],
-                      indent=2, sort_keys=True) + "\n"
+def diff_data(changes: list[ResourceChange]) -> dict[str, object]:
+    return {"changes": [{"group": c.key[0], "kind": c.key[1], "namespace": c.key[2], "name": c.key[3], "change": c.change,
+                         "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields]} for c in changes],
+            "notes": review_notes(changes)}
 
 
 def _parse(files: dict[str, str]) -> Tree:

@@ -1,0 +1,25 @@
+"""`schema`: write (or check) schemas/portfolio.schema.json from the typed model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
+from generator.model.schema import json_schema
+from generator.output.tree import atomic_write
+
+SCHEMA_PATH = Path("schemas/portfolio.schema.json")
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    text = json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    target = args.root / SCHEMA_PATH
+    current = target.read_text(encoding="utf-8") if target.is_file() else None
+    if current == text:
+        return Outcome("schema", EXIT_OK, text=f"{SCHEMA_PATH} is up to date\n")
+    if args.check:
+        return Outcome("schema", EXIT_PROBLEMS, note=f"{SCHEMA_PATH} is stale; run `python -m generator schema`")
+    atomic_write(target, text)
+    return Outcome("schema", EXIT_OK, text=f"wrote {SCHEMA_PATH}\n")
