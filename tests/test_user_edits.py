@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import DEMO, ROOT
 
 GUARD = "test_portfolio.py"
 EXEMPT = {GUARD, "test_user_edits.py"}  # the guard, and this file, which works on copies of the repository
@@ -77,19 +77,24 @@ def _edit(text: str) -> str:
 def test_a_valid_edit_is_made_green_by_build_accept_and_snapshot_update(tmp_path: Path) -> None:
     repo = _copy_repository(tmp_path / "repo")
     portfolio = repo / "portfolio.yaml"
-    edited = _edit(portfolio.read_text(encoding="utf-8"))
-    assert edited.count("l4-single") >= 3 and "quota: {gpus: 8}" in edited
-    portfolio.write_text(edited, encoding="utf-8")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True, timeout=600, check=False)
 
     guard = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/{GUARD}"]
+    # Start from the demo (whatever the repository's own portfolio is today), green.
+    portfolio.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run("-m", "generator", "build").returncode == 0
+    assert run(*guard, "--snapshot-update").returncode == 0 and run(*guard).returncode == 0
+
+    edited = _edit(portfolio.read_text(encoding="utf-8"))
+    assert edited.count("l4-single") >= 3 and "quota: {gpus: 8}" in edited
+    portfolio.write_text(edited, encoding="utf-8")
     assert run(*guard).returncode == 1  # red: the tree, the stories and the snapshot are the old ones
     assert run("-m", "generator", "build").returncode == 0
     accepted = run("-m", "generator", "scenarios", "--accept")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    assert "l4-single" in portfolio.read_text(encoding="utf-8")
+    assert "devstral-2: pending -> admitted on nvidia-l4-4gpu" in accepted.stdout
     assert run(*guard, "--snapshot-update").returncode == 0
     green = run(*guard)
     assert green.returncode == 0, green.stdout
