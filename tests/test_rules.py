@@ -21,6 +21,9 @@ def _with_second(name: str, *, base: str = MINIMAL_TEXT, model: str = SECOND_MOD
     return base + model.replace("name: tiny", f"name: {name}").replace("state: active", "state: queued")
 
 
+TEAMS = ("teams:\n  - name: search\n    quota: [{flavor: gpu-small, gpus: 1, lendingLimit: 1}]\n"
+         "  - name: chat\n    namespace: chat-models\nmodels:\n")
+
 NEAR_MISSES = {
     # rule function -> a portfolio that comes as close as possible without breaking the rule
     "unique_model_names": _with_second("tiny-2"),
@@ -37,6 +40,9 @@ NEAR_MISSES = {
                                          model=SECOND_MODEL.replace(*HF_WEIGHTS)),
     "resources_known": MINIMAL_TEXT,
     "active_models_fit_quota": _with_second("tiny-2"),
+    # one team per model, its quota exactly the flavor's, lending all of it
+    "teams_are_consistent": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n",
+    "team_quotas_fit_the_flavors": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n",
     "scenarios_name_known_models": MINIMAL_TEXT + "scenarios:\n  - name: s\n    description: d\n    steps:\n"
     "      - title: t\n        disable: [tiny]\n        expect: {tiny: {state: \"off\"}}\n",
 }

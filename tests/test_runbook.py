@@ -180,7 +180,7 @@ def check_command(cmd: list[str], names: dict[str, set[str]], tree: Tree, proble
             problems.append(f"{kind} {target} does not exist ({' '.join(cmd)})")
 
 
-@pytest.mark.parametrize("name", ["default", "minimal", "tiers"])
+@pytest.mark.parametrize("name", ["default", "minimal", "tiers", "teams"])
 def test_every_command_parses_and_names_only_what_exists(name: str) -> None:
     sections, tree, portfolio = sections_for(name)
     names = known_names(tree, portfolio)

@@ -119,8 +119,8 @@ def test_plan_cli_text_and_json() -> None:
     data = json.loads(subprocess.run([sys.executable, "-m", "generator", "plan", "--format", "json", "--portfolio", str(DEMO)], capture_output=True,
                                      text=True, cwd=ROOT, check=True).stdout)
     gpu = [q for q in data["result"]["quota"] if q["resource"] == "nvidia.com/gpu"]
-    assert gpu == [{"flavor": "nvidia-l4-1gpu", "resource": "nvidia.com/gpu", "used": "1", "nominal": "1"},
-                   {"flavor": "nvidia-l4-4gpu", "resource": "nvidia.com/gpu", "used": "4", "nominal": "4"}]
+    assert gpu == [{"queue": "rhoai-main-queue", "flavor": "nvidia-l4-1gpu", "resource": "nvidia.com/gpu", "used": "1", "nominal": "1"},
+                   {"queue": "rhoai-main-queue", "flavor": "nvidia-l4-4gpu", "resource": "nvidia.com/gpu", "used": "4", "nominal": "4"}]
 
 
 def test_plan_rejects_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:

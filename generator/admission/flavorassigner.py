@@ -79,7 +79,8 @@ def assign(cache: Cache, w: Workload) -> tuple[int, dict[str, str], list[Workloa
     if uncovered:
         return NO_FIT, {}, [], f"{', '.join(sorted(uncovered))} is not covered by ClusterQueue {queue.name}", False
     assignment: dict[str, str] = {}
-    victims: list[Workload] = []
+    crowded: list[tuple[str, str]] = []  # (flavor, resource) pairs that need room made
+    crowded_reasons: list[str] = []
     failures: list[str] = []
     overall, borrows = FIT, False
     for group in queue.groups:
@@ -102,7 +103,7 @@ def assign(cache: Cache, w: Workload) -> tuple[int, dict[str, str], list[Workloa
                     break
             else:
                 reasons.append(reason or f"{flavor}: does not fit")
-                found = find_victims(cache, w, queue, flavor, resources) if possible else None
+                found = find_victims(cache, w, queue, [(flavor, r) for r in resources]) if possible else None
                 if not found:
                     continue
                 chosen, reclaim = found
@@ -118,9 +119,19 @@ def assign(cache: Cache, w: Workload) -> tuple[int, dict[str, str], list[Workloa
         rank, borrow_rank, flavor, chosen = best
         overall = min(overall, rank)
         borrows = borrows or borrow_rank < 0
-        victims += chosen
+        if rank != FIT:
+            crowded += [(flavor, r) for r in resources]
+            crowded_reasons += reasons
         assignment.update({r: flavor for r in resources})
     if failures:
         return NO_FIT, {}, [], "; ".join(failures), False
-    return overall, assignment, victims, "", borrows
+    if overall == FIT:
+        return overall, assignment, [], "", borrows
+    # Room for every group at once: one search, so a workload that holds quota in two groups is evicted once.
+    found = find_victims(cache, w, queue, crowded)
+    if not found:
+        return NO_FIT, {}, [], "; ".join(crowded_reasons) + " (no set of preemptible workloads makes room in every " \
+            "resource group at once)", False
+    chosen, reclaim = found
+    return min(overall, RECLAIM if reclaim else PREEMPT), assignment, chosen, "", borrows
 

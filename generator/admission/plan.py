@@ -95,10 +95,12 @@ class ModelState:
     flavor: str | None = None
     reason: str = ""
     node: str | None = None
+    team: str | None = None
 
 
 @dataclass
 class QuotaUse:
+    queue: str
     flavor: str
     resource: str
     used: Decimal
@@ -216,7 +218,7 @@ class Cluster:
             pod = f"{model.name}@new" if f"{model.name}@new" in outcomes else model.name
             outcome = outcomes.get(pod)
             if outcome is None:
-                models.append(ModelState(model.name, model.gpus, "off"))
+                models.append(ModelState(model.name, model.gpus, "off", team=model.team))
                 continue
             reason, state = outcome.reason, str(outcome.state)
             if pod in self.unschedulable:
@@ -225,12 +227,12 @@ class Cluster:
                 reason = f"rolling update: new pod {state}: {reason} (old pod still holds its quota)"
             held = self.nodes.holders.get(pod)
             models.append(ModelState(model.name, model.gpus, state, outcome.flavors.get(self.gpu), reason,
-                                     held[0].name if held else None))
+                                     held[0].name if held else None, model.team))
         quota = []
         for queue in self.objects.cluster_queues:
             name = queue["metadata"]["name"]
             for (flavor, resource), nominal in self.result.nominal[name].items():
-                quota.append(QuotaUse(flavor, resource, self.result.usage[name].get((flavor, resource), Decimal(0)), nominal))
+                quota.append(QuotaUse(name, flavor, resource, self.result.usage[name].get((flavor, resource), Decimal(0)), nominal))
         return Snapshot(models, quota, list(self.notes))
 
 

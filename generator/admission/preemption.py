@@ -64,21 +64,25 @@ def _fits(cache: Cache, w: Workload, queue: ClusterQueue, keys: list[tuple[str, 
     return True
 
 
-def victims(cache: Cache, w: Workload, queue: ClusterQueue, flavor: str,
-            resources: list[str]) -> tuple[list[Workload], bool] | None:
-    """The smallest set of running workloads whose eviction admits `w` on `flavor`, and whether all are reclaimed
-    from other queues; None when no policy allows enough."""
+def victims(cache: Cache, w: Workload, queue: ClusterQueue,
+            wanted: list[tuple[str, str]]) -> tuple[list[Workload], bool] | None:
+    """The smallest set of running workloads whose eviction admits `w` with the (flavor, resource) pairs `wanted`
+    (one search over every resource group that needs room, as Kueue's preemptor does), and whether all are
+    reclaimed from other queues; None when no policy allows enough."""
     if queue.within == "Never" and (queue.reclaim == "Never" or not queue.cohort):
         return None
-    keys = [(flavor, r) for r in resources if (flavor, r) in queue.quotas]
+    keys = [k for k in wanted if k in queue.quotas]
     needed = set(keys)
     advantage = all(cache.used(queue, k) + w.requests[k[1]] <= queue.quotas[k].nominal for k in keys)
     same: list[Candidate] = []
     hierarchy: list[Candidate] = []
     priority: list[Candidate] = []
-    for other in cache.running_on.get(flavor, {}).values():
-        if not {(f, r) for r, f in (other.admitted_flavors or {}).items()} & needed:
+    seen: set[str] = set()
+    running = [o for flavor in dict.fromkeys(f for f, _ in keys) for o in cache.running_on.get(flavor, {}).values()]
+    for other in running:
+        if other.name in seen or not {(f, r) for r, f in (other.admitted_flavors or {}).items()} & needed:
             continue
+        seen.add(other.name)
         if other.cluster_queue != queue.name:
             owner = cache.queues[other.cluster_queue]
             if not queue.cohort or owner.cohort != queue.cohort or cache.within_nominal(owner, needed, cache.usage):

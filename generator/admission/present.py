@@ -25,15 +25,20 @@ def _table(rows: list[list[str]], align_right: Collection[int] = ()) -> list[str
 
 
 def quota_lines(quota: list[QuotaUse]) -> list[str]:
-    rows = [["FLAVOR", "RESOURCE", "USED", "NOMINAL"]]
-    rows += [[q.flavor, q.resource, _amount(q.used, q.resource), _amount(q.nominal, q.resource)] for q in quota]
-    return _table(rows, {2, 3})
+    """Per ClusterQueue when there are several (teams), with a column naming it."""
+    several = len({q.queue for q in quota}) > 1
+    rows = [[*(["QUEUE"] if several else []), "FLAVOR", "RESOURCE", "USED", "NOMINAL"]]
+    rows += [[*([q.queue] if several else []), q.flavor, q.resource, _amount(q.used, q.resource),
+              _amount(q.nominal, q.resource)] for q in quota]
+    return _table(rows, {3, 4} if several else {2, 3})
 
 
 def model_lines(snapshot: Snapshot) -> list[str]:
-    rows = [["MODEL", "GPUS", "STATE", "FLAVOR", "REASON"]]
-    rows += [[m.name, str(m.gpus), m.state, m.flavor or "-", m.reason] for m in snapshot.models]
-    return _table(rows, {1})
+    teams = any(m.team for m in snapshot.models)
+    rows = [["MODEL", *(["TEAM"] if teams else []), "GPUS", "STATE", "FLAVOR", "REASON"]]
+    rows += [[m.name, *([m.team or "-"] if teams else []), str(m.gpus), m.state, m.flavor or "-", m.reason]
+             for m in snapshot.models]
+    return _table(rows, {2} if teams else {1})
 
 
 def gpu_summary(snapshot: Snapshot, gpu: str) -> str:
@@ -51,9 +56,9 @@ def plan_text(snapshot: Snapshot, gpu: str) -> str:
 
 def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
     return {
-        "models": [{"name": m.name, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "node": m.node, "reason": m.reason}
+        "models": [{"name": m.name, "team": m.team, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "node": m.node, "reason": m.reason}
                    for m in snapshot.models],
-        "quota": [{"flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
+        "quota": [{"queue": q.queue, "flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
                    "nominal": _amount(q.nominal, q.resource)} for q in snapshot.quota],
         "notes": snapshot.notes,
     }

@@ -15,6 +15,7 @@ from generator.model.derive import (
     model_resources,
     s3_prefix,
     storage_tier,
+    team_namespace,
 )
 from generator.model.portfolio import Model, Portfolio
 
@@ -193,6 +194,53 @@ def own_argo_cd_project(portfolio: Portfolio) -> Iterator[Problem]:
                       "project it names: choose a project name of this tree's own (the default is gpuaas-portfolio)")
 
 
+def teams_are_consistent(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF016: with teams, every model names a declared team (and without teams none does); team names and namespaces
+    are unique; a team's quota names declared flavors, once each, and lends no more than it has."""
+    teams = [t.name for t in portfolio.teams]
+    flavors = [f.name for f in portfolio.flavors]
+    seen_names: dict[str, int] = {}
+    seen_namespaces: dict[str, int] = {}
+    for t_index, team in enumerate(portfolio.teams):
+        if team.name in seen_names:
+            yield Problem(("teams", t_index, "name"), "PF016", f"team {team.name!r} is already declared at teams[{seen_names[team.name]}]")
+        seen_names.setdefault(team.name, t_index)
+        namespace = team_namespace(team)
+        if namespace in seen_namespaces:
+            yield Problem(("teams", t_index, "namespace" if team.namespace else "name"), "PF016",
+                          f"namespace {namespace!r} is already teams[{seen_namespaces[namespace]}]'s; each team has its own")
+        seen_namespaces.setdefault(namespace, t_index)
+        listed: set[str] = set()
+        for q_index, quota in enumerate(team.quota):
+            where = ("teams", t_index, "quota", q_index)
+            if quota.flavor not in flavors:
+                yield Problem((*where, "flavor"), "PF016", f"unknown flavor {quota.flavor!r}; flavors: {', '.join(flavors)}")
+            elif quota.flavor in listed:
+                yield Problem((*where, "flavor"), "PF016", f"flavor {quota.flavor!r} is listed twice for team {team.name!r}")
+            listed.add(quota.flavor)
+            if quota.lending_limit is not None and quota.lending_limit > quota.gpus:
+                yield Problem((*where, "lendingLimit"), "PF016",
+                              f"lendingLimit {quota.lending_limit} is more than the team's {quota.gpus} GPUs; at most {quota.gpus}")
+    for index, model in enumerate(portfolio.models):
+        if portfolio.teams and model.team is None:
+            yield Problem(("models", index), "PF016", f"model {model.name!r} names no team; with teams every model "
+                          f"names one of: {', '.join(teams)}", at_key=True)
+        elif model.team is not None and model.team not in teams:
+            yield Problem(("models", index, "team"), "PF016",
+                          f"unknown team {model.team!r}; " + (f"teams: {', '.join(teams)}" if teams else "declare teams first"))
+
+
+def team_quotas_fit_the_flavors(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF017: the teams' quotas of a flavor add up to at most the flavor's quota: Kueue would admit more than the
+    flavor was given."""
+    for index, flavor in enumerate(portfolio.flavors):
+        given = sum(q.gpus for t in portfolio.teams for q in t.quota if q.flavor == flavor.name)
+        if portfolio.teams and given > flavor.quota.gpus:
+            yield Problem(("flavors", index, "quota", "gpus"), "PF017",
+                          f"the teams' quotas of {flavor.name} add up to {given} GPUs, more than the flavor's {flavor.quota.gpus}; "
+                          "lower a team's quota or raise the flavor's")
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -205,6 +253,8 @@ RULES: tuple[Rule, ...] = (
     resources_known,
     scenarios_name_known_models,
     own_argo_cd_project,
+    teams_are_consistent,
+    team_quotas_fit_the_flavors,
 )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from generator.model.portfolio import Flavor, Model, Portfolio, Resources
+from generator.model.portfolio import Flavor, Model, Portfolio, Resources, Team
 from generator.model.quantity import format_quantity, parse_quantity
 
 Tier = Literal["oci", "s3"]
@@ -107,6 +107,39 @@ def cpu_quota(portfolio: Portfolio) -> tuple[str, str]:
     cpu = sum((parse_quantity(f.cpu_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
     memory = sum((parse_quantity(f.memory_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
     return format_quantity(cpu, like="1"), format_quantity(memory, like="1Gi")
+
+
+def team_cpu_quota(team: Team, portfolio: Portfolio) -> tuple[str, str]:
+    """(cpu, memory) nominal quota of a team on the CPU flavor: what its GPUs' share of their nodes holds, so the
+    teams' CPU quotas add up to the nodes' as their GPU quotas add up to the flavors'."""
+    flavors = {f.name: f for f in portfolio.flavors}
+    cpu, memory = Decimal(0), Decimal(0)
+    for quota in team.quota:
+        flavor = flavors.get(quota.flavor)
+        if flavor is not None:
+            cpu += parse_quantity(flavor.cpu_per_node) * quota.gpus / flavor.gpus_per_node
+            memory += parse_quantity(flavor.memory_per_node) * quota.gpus / flavor.gpus_per_node
+    return format_quantity(cpu, like="1"), format_quantity(memory.to_integral_value(), like="1Gi")
+
+
+def team_namespace(team: Team) -> str:
+    return team.namespace or team.name
+
+
+def team_of(model: Model, portfolio: Portfolio) -> Team | None:
+    return next((t for t in portfolio.teams if t.name == model.team), None) if model.team else None
+
+
+def model_namespace(model: Model, portfolio: Portfolio) -> str:
+    """Where the model is served: its team's namespace, or the portfolio's one namespace without teams."""
+    team = team_of(model, portfolio)
+    return team_namespace(team) if team else portfolio.namespace
+
+
+def serving_namespaces(portfolio: Portfolio) -> list[str]:
+    if portfolio.teams:
+        return list(dict.fromkeys(team_namespace(t) for t in portfolio.teams))
+    return [portfolio.namespace]
 
 
 def is_stopped(model: Model) -> bool:

@@ -251,6 +251,20 @@ class Preemption(Spec):
     reclaim_within_cohort: Literal["Never", "LowerPriority", "Any"] = Field(
         "Any", description="Kueue reclaim of lent quota within the cohort.", examples=["Any"]
     )
+    borrow_within_cohort: BorrowWithinCohort | None = Field(
+        None,
+        description="Whether a team that borrows may preempt lower-priority workloads of other teams that borrow too "
+        "(Kueue's borrowWithinCohort); by default it may not: only a team within its nominal quota reclaims.",
+    )
+
+
+class BorrowWithinCohort(Spec):
+    policy: Literal["Never", "LowerPriority"] = Field(
+        "LowerPriority", description="Never, or LowerPriority: preempt borrowers of lower priority.", examples=["LowerPriority"]
+    )
+    max_priority_threshold: Int32 | None = Field(
+        None, description="Only workloads at or below this priority may be preempted this way.", examples=[100]
+    )
 
 
 class FlavorFungibility(Spec):
@@ -289,7 +303,14 @@ class CpuFlavor(Spec):
 
 
 class Kueue(Spec):
-    cluster_queue: DnsLabel = Field("rhoai-main-queue", description="The ClusterQueue name.", examples=["rhoai-main-queue"])
+    cluster_queue: DnsLabel = Field(
+        "rhoai-main-queue", description="The ClusterQueue name (without teams; each team has a ClusterQueue named after it).",
+        examples=["rhoai-main-queue"],
+    )
+    cohort: DnsLabel = Field(
+        "gpuaas", description="With teams: the cohort the teams' ClusterQueues share, lending and borrowing quota.",
+        examples=["gpuaas"],
+    )
     local_queue: DnsLabel = Field(
         "default", description="LocalQueue in the serving namespace; model pods join it by label.", examples=["default"]
     )
@@ -341,8 +362,34 @@ class Flavor(Spec):
         description="Allocatable memory of one node (`oc get node -o jsonpath='{.status.allocatable.memory}'`).",
         examples=["192Gi"],
     )
-    nodes: Annotated[int, Field(gt=0, le=100_000)] = Field(1, description="Nodes of this flavor (MachineSet replicas).", examples=[1])
+    nodes: Annotated[int, Field(ge=0, le=100_000)] = Field(1, description="Nodes of this flavor (MachineSet replicas).", examples=[1])
     quota: Quota = Field(description="Nominal GPU quota of this flavor in the ClusterQueue.")
+
+
+class TeamQuota(Spec):
+    flavor: DnsLabel = Field(description="A flavors[] name.", examples=["nvidia-l4-4gpu"])
+    gpus: Annotated[int, Field(ge=0, le=1_000_000)] = Field(description="The team's nominal GPU quota of the flavor.", examples=[4])
+    borrowing_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most GPUs of the flavor the team may borrow from the cohort beyond its quota; by default no limit.",
+        examples=[2],
+    )
+    lending_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most of its unused GPUs of the flavor the team lends to the cohort; by default all of them. "
+        "The rest is kept for the team alone.", examples=[1],
+    )
+
+
+class Team(Spec):
+    name: DnsLabel = Field(description="Team name, also its ClusterQueue's name.", examples=["search"])
+    namespace: DnsLabel | None = Field(
+        None, description="Namespace of the team's models (rendered, labelled for Kueue); by default the team's name.",
+        examples=["search-models"],
+    )
+    quota: list[TeamQuota] = Field(
+        default_factory=list,
+        description="The team's nominal GPU quota per flavor. A flavor not listed has quota 0: the team only borrows it.",
+        examples=[[{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 2}]],
+    )
 
 
 class Weights(Spec):
@@ -443,6 +490,10 @@ class Model(Spec):
         None, description="A kueue.priorityClasses name; the model's pods carry it as kueue.x-k8s.io/priority-class.",
         examples=["production"],
     )
+    team: DnsLabel | None = Field(
+        None, description="With teams: the team that owns the model; it runs in the team's namespace and queue.",
+        examples=["search"],
+    )
     vllm: Vllm = Field(default_factory=Vllm, description="vLLM settings of this model.")
     resources: Resources | None = Field(
         None, description="CPU and memory of the model pod; defaults to modelDefaults.resources for its GPU count."
@@ -515,6 +566,32 @@ class Scenario(Spec):
     steps: Annotated[list[Step], Field(min_length=1)] = Field(description="Steps from the start, in order.")
 
 
+class FlavorOverride(Spec):
+    nodes: Annotated[int, Field(ge=0, le=100_000)] | None = Field(None, description="Nodes of the flavor on this cluster.", examples=[1])
+    gpus: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Nominal GPU quota of the flavor on this cluster.", examples=[1]
+    )
+
+
+class Environment(Spec):
+    name: DnsLabel = Field(description="Environment name: the overlay folder and the suffix of its Application.", examples=["dev"])
+    destination_server: HttpUrl = Field(
+        description="API server of the environment's cluster, as registered in Argo CD.", examples=["https://api.dev.example.com:6443"]
+    )
+    flavors: dict[DnsLabel, FlavorOverride] = Field(
+        default_factory=dict, description="Per flavor name: its nodes and quota on this cluster.",
+        examples=[{"nvidia-l4-4gpu": {"nodes": 0, "gpus": 0}}],
+    )
+    teams: dict[DnsLabel, list[TeamQuota]] = Field(
+        default_factory=dict, description="Per team name: its quota on this cluster (replacing teams[].quota).",
+        examples=[{"search": [{"flavor": "nvidia-l4-1gpu", "gpus": 1}]}],
+    )
+    active: list[DnsLabel] | None = Field(
+        None, description="The models that run on this cluster; every other model is stopped there. By default each "
+        "model's state.", examples=[["mistral-3-int4"]],
+    )
+
+
 class Portfolio(Spec):
     namespace: DnsLabel = Field(description="Namespace where the models are served (created elsewhere).", examples=["private-ai"])
     gitops: GitOps = Field(description="Where Argo CD finds this repository and how it deploys it.")
@@ -529,9 +606,20 @@ class Portfolio(Spec):
     flavors: Annotated[list[Flavor], Field(min_length=1)] = Field(
         description="GPU node flavors, in the order Kueue tries them."
     )
+    teams: list[Team] = Field(
+        default_factory=list,
+        description="Teams sharing the GPUs: each gets a namespace, a ClusterQueue in the cohort kueue.cohort with its "
+        "own quota, and a LocalQueue; every model then names its team. Without teams every model runs in `namespace`.",
+    )
     models: Annotated[list[Model], Field(min_length=1)] = Field(description="The model portfolio.")
     scenarios: list[Scenario] = Field(
         default_factory=list, description="Demo scenarios: steps from the baseline and the admission they must produce."
+    )
+    environments: list[Environment] = Field(
+        default_factory=list,
+        description="Clusters the portfolio is deployed to, each a kustomize overlay of the base with its own nodes, quota "
+        "and running models, and an Argo CD Application of its own. Without environments the base is deployed to "
+        "gitops.destinationServer.",
     )
 
 

@@ -6,7 +6,7 @@ the API server whether the caller's token may `get` the InferenceService (a Subj
 
 from __future__ import annotations
 
-from generator.model.derive import model_callers
+from generator.model.derive import model_callers, model_namespace, serving_namespaces
 from generator.model.portfolio import Portfolio
 from generator.render.common import Document, metadata
 
@@ -14,29 +14,32 @@ COMPONENT = {"app.kubernetes.io/component": "model-access"}
 
 
 def caller_accounts(portfolio: Portfolio) -> list[Document]:
-    names = list(dict.fromkeys(c for m in portfolio.models for c in model_callers(m, portfolio)))
+    """Each caller ServiceAccount once per namespace whose models it may call."""
+    wanted: dict[str, dict[str, None]] = {ns: {} for ns in serving_namespaces(portfolio)}
+    for model in portfolio.models:
+        wanted[model_namespace(model, portfolio)].update(dict.fromkeys(model_callers(model, portfolio)))
     return [{"apiVersion": "v1", "kind": "ServiceAccount",
-             "metadata": metadata(name, namespace=portfolio.namespace, labels=COMPONENT, wave="model-access"),
-             "automountServiceAccountToken": False} for name in names]
+             "metadata": metadata(name, namespace=namespace, labels=COMPONENT, wave="model-access"),
+             "automountServiceAccountToken": False} for namespace, names in wanted.items() for name in names]
 
 
-def caller_role(model: str, portfolio: Portfolio) -> Document:
+def caller_role(model: str, namespace: str) -> Document:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
-        "metadata": metadata(f"{model}-caller", namespace=portfolio.namespace, labels=COMPONENT, wave="model-access"),
+        "metadata": metadata(f"{model}-caller", namespace=namespace, labels=COMPONENT, wave="model-access"),
         "rules": [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "resourceNames": [model],
                    "verbs": ["get"]}],
     }
 
 
-def caller_binding(model: str, callers: list[str], portfolio: Portfolio) -> Document:
+def caller_binding(model: str, callers: list[str], namespace: str) -> Document:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
-        "metadata": metadata(f"{model}-callers", namespace=portfolio.namespace, labels=COMPONENT, wave="model-access"),
+        "metadata": metadata(f"{model}-callers", namespace=namespace, labels=COMPONENT, wave="model-access"),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{model}-caller"},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": portfolio.namespace} for name in callers],
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace} for name in callers],
     }
 
 
@@ -48,5 +51,6 @@ def render_access(portfolio: Portfolio) -> dict[str, list[Document]]:
     for model in portfolio.models:
         callers = model_callers(model, portfolio)
         if callers:
-            files[f"{model.name}.yaml"] = [caller_role(model.name, portfolio), caller_binding(model.name, callers, portfolio)]
+            namespace = model_namespace(model, portfolio)
+            files[f"{model.name}.yaml"] = [caller_role(model.name, namespace), caller_binding(model.name, callers, namespace)]
     return files

@@ -15,6 +15,7 @@ SYNC_OPTIONS = ["CreateNamespace=false", "ApplyOutOfSyncOnly=true"]
 RETRY = {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
 # Cluster-scoped kinds the serving tree may hold, with the resource name RBAC uses for each.
 CLUSTER_SCOPED = {
+    ("", "Namespace"): "namespaces",
     ("kueue.x-k8s.io", "ResourceFlavor"): "resourceflavors",
     ("kueue.x-k8s.io", "ClusterQueue"): "clusterqueues",
     ("kueue.x-k8s.io", "WorkloadPriorityClass"): "workloadpriorityclasses",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from generator.model.derive import (
     hardware_profile,
     is_stopped,
+    model_namespace,
     model_resources,
     node_selector,
     storage_tier,
@@ -82,7 +83,7 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": metadata(model.name, namespace=portfolio.namespace, labels=labels,
+        "metadata": metadata(model.name, namespace=model_namespace(model, portfolio), labels=labels,
                              annotations=annotations, wave="inference"),
         "spec": {"predictor": predictor},
     }

@@ -1,16 +1,24 @@
 """Kueue objects as OpenShift AI runs them: a CPU flavor and the GPU flavors, each in its own resource group of
-the ClusterQueue, and the LocalQueue the model pods join by label."""
+the ClusterQueue, and the LocalQueue the model pods join by label.
+
+With teams, as OpenShift AI 3.4 sets Kueue up: a namespace per team labelled for Kueue, a ClusterQueue per team in
+one cohort (each with its own quota, borrowing and lending limits), a LocalQueue of the same name in every team
+namespace, and HardwareProfiles that submit to that LocalQueue (scheduling type Queue, no node selectors: the
+ResourceFlavor places the pod)."""
 
 from __future__ import annotations
 
-from generator.model.derive import cpu_quota, flavor_node_labels
-from generator.model.portfolio import Portfolio
+from generator.model.derive import cpu_quota, flavor_node_labels, team_cpu_quota, team_namespace
+from generator.model.portfolio import Portfolio, Team
 from generator.render.common import Document, gpu_toleration, metadata
 
 API_VERSION = "kueue.x-k8s.io/v1beta1"  # what the target cluster (Red Hat build of Kueue) serves
 # Argo CD's dry run fails on a kind whose CRD the same sync installs or that is not served yet.
 DEFAULT_QUEUE = "kueue.x-k8s.io/default-queue"
 SKIP_DRY_RUN = {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}
+KUEUE_MANAGED = "kueue.openshift.io/managed"
+# Removing a team from the portfolio must not delete its namespace, and everything in it, on the next sync.
+KEEP_ON_PRUNE = {"argocd.argoproj.io/sync-options": "Prune=false"}
 
 
 def _kueue_metadata(name: str, *, namespace: str | None = None, annotations: dict[str, str] | None = None) -> Document:
@@ -37,15 +45,40 @@ def resource_flavors(portfolio: Portfolio) -> list[Document]:
     ]
 
 
-def cluster_queue(portfolio: Portfolio) -> Document:
+def _gpu_resource(portfolio: Portfolio, flavor: str, team: Team | None) -> Document:
+    gpu = portfolio.cluster.gpu_resource
+    if team is None:
+        quota = next(f.quota.gpus for f in portfolio.flavors if f.name == flavor)
+        return {"name": gpu, "nominalQuota": str(quota)}
+    share = next((q for q in team.quota if q.flavor == flavor), None)
+    resource: Document = {"name": gpu, "nominalQuota": str(share.gpus if share else 0)}
+    if share and share.borrowing_limit is not None:
+        resource["borrowingLimit"] = str(share.borrowing_limit)
+    if share and share.lending_limit is not None:
+        resource["lendingLimit"] = str(share.lending_limit)
+    return resource
+
+
+def cluster_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
+    """The one ClusterQueue, or a team's: its quota, in the cohort the teams share."""
     kueue = portfolio.kueue
     gpu = portfolio.cluster.gpu_resource
-    cpu, memory = cpu_quota(portfolio)
+    cpu, memory = cpu_quota(portfolio) if team is None else team_cpu_quota(team, portfolio)
+    preemption: Document = {
+        "withinClusterQueue": kueue.preemption.within_cluster_queue,
+        "reclaimWithinCohort": kueue.preemption.reclaim_within_cohort,
+    }
+    borrow = kueue.preemption.borrow_within_cohort
+    if borrow is not None:
+        preemption["borrowWithinCohort"] = {"policy": borrow.policy, **(
+            {"maxPriorityThreshold": borrow.max_priority_threshold} if borrow.max_priority_threshold is not None else {})}
+    spec: Document = {"cohort": kueue.cohort} if team is not None else {}
     return {
         "apiVersion": API_VERSION,
         "kind": "ClusterQueue",
-        "metadata": _kueue_metadata(kueue.cluster_queue),
+        "metadata": _kueue_metadata(kueue.cluster_queue if team is None else team.name),
         "spec": {
+            **spec,
             "namespaceSelector": {},
             "queueingStrategy": kueue.queueing_strategy,
             # Each group is assigned a flavor on its own: cpu and memory always get the CPU flavor, GPUs a GPU flavor.
@@ -60,15 +93,12 @@ def cluster_queue(portfolio: Portfolio) -> Document:
                 {
                     "coveredResources": [gpu],
                     "flavors": [
-                        {"name": flavor.name, "resources": [{"name": gpu, "nominalQuota": str(flavor.quota.gpus)}]}
+                        {"name": flavor.name, "resources": [_gpu_resource(portfolio, flavor.name, team)]}
                         for flavor in portfolio.flavors
                     ],
                 },
             ],
-            "preemption": {
-                "withinClusterQueue": kueue.preemption.within_cluster_queue,
-                "reclaimWithinCohort": kueue.preemption.reclaim_within_cohort,
-            },
+            "preemption": preemption,
             "flavorFungibility": {
                 "whenCanBorrow": kueue.flavor_fungibility.when_can_borrow,
                 "whenCanPreempt": kueue.flavor_fungibility.when_can_preempt,
@@ -77,17 +107,53 @@ def cluster_queue(portfolio: Portfolio) -> Document:
     }
 
 
-def local_queue(portfolio: Portfolio) -> Document:
+def local_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
     return {
         "apiVersion": API_VERSION,
         "kind": "LocalQueue",
         "metadata": _kueue_metadata(
             portfolio.kueue.local_queue,
-            namespace=portfolio.namespace,
+            namespace=portfolio.namespace if team is None else team_namespace(team),
             annotations={DEFAULT_QUEUE: "true"} if portfolio.kueue.default_queue else None,
         ),
-        "spec": {"clusterQueue": portfolio.kueue.cluster_queue},
+        "spec": {"clusterQueue": portfolio.kueue.cluster_queue if team is None else team.name},
     }
+
+
+def team_namespaces(portfolio: Portfolio) -> list[Document]:
+    """A dashboard project per team that Kueue manages: every pod in it is queued."""
+    return [{
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": metadata(name, labels={KUEUE_MANAGED: "true", "opendatahub.io/dashboard": "true"},
+                             annotations=KEEP_ON_PRUNE, wave="kueue"),
+    } for name in dict.fromkeys(team_namespace(t) for t in portfolio.teams)]
+
+
+def hardware_profiles(portfolio: Portfolio) -> list[Document]:
+    """One profile per flavor, named like it, that queues the pod in the namespace's LocalQueue."""
+    gpu = portfolio.cluster.gpu_resource
+    profiles = []
+    for flavor in portfolio.flavors:
+        profiles.append({
+            "apiVersion": "infrastructure.opendatahub.io/v1",
+            "kind": "HardwareProfile",
+            "metadata": metadata(flavor.name, namespace=portfolio.cluster.hardware_profile_namespace,
+                                 annotations={"opendatahub.io/display-name": f"{flavor.name} ({flavor.instance_type})",
+                                              **SKIP_DRY_RUN}, wave="kueue"),
+            "spec": {
+                "identifiers": [
+                    {"identifier": "cpu", "displayName": "CPU", "resourceType": "CPU", "minCount": 1,
+                     "defaultCount": 1, "maxCount": flavor.cpu_per_node},
+                    {"identifier": "memory", "displayName": "Memory", "resourceType": "Memory", "minCount": "1Gi",
+                     "defaultCount": "1Gi", "maxCount": flavor.memory_per_node},
+                    {"identifier": gpu, "displayName": "GPU", "resourceType": "Accelerator", "minCount": 1,
+                     "defaultCount": 1, "maxCount": flavor.gpus_per_node},
+                ],
+                "scheduling": {"type": "Queue", "kueue": {"localQueueName": portfolio.kueue.local_queue}},
+            },
+        })
+    return profiles
 
 
 def priority_classes(portfolio: Portfolio) -> list[Document]:
@@ -104,11 +170,20 @@ def priority_classes(portfolio: Portfolio) -> list[Document]:
 
 
 def render_kueue(portfolio: Portfolio) -> dict[str, list[Document]]:
-    files = {
-        "resource-flavors.yaml": resource_flavors(portfolio),
-        "cluster-queue.yaml": [cluster_queue(portfolio)],
-        "local-queue.yaml": [local_queue(portfolio)],
-    }
+    if portfolio.teams:
+        files = {
+            "namespaces.yaml": team_namespaces(portfolio),
+            "resource-flavors.yaml": resource_flavors(portfolio),
+            "cluster-queues.yaml": [cluster_queue(portfolio, team) for team in portfolio.teams],
+            "local-queues.yaml": [local_queue(portfolio, team) for team in portfolio.teams],
+            "hardware-profiles.yaml": hardware_profiles(portfolio),
+        }
+    else:
+        files = {
+            "resource-flavors.yaml": resource_flavors(portfolio),
+            "cluster-queue.yaml": [cluster_queue(portfolio)],
+            "local-queue.yaml": [local_queue(portfolio)],
+        }
     if portfolio.kueue.priority_classes:
         files["priority-classes.yaml"] = priority_classes(portfolio)
     return files

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from generator.model.derive import serving_namespaces
 from generator.model.portfolio import Portfolio
 from generator.render.common import Document, metadata, restricted_container_security
 
 PORT = 8080
 
 
-def serving_runtime(portfolio: Portfolio) -> Document:
+def serving_runtime(portfolio: Portfolio, namespace: str) -> Document:
     runtime = portfolio.runtime
     gpu = portfolio.cluster.gpu_resource
     return {
@@ -16,7 +17,7 @@ def serving_runtime(portfolio: Portfolio) -> Document:
         "kind": "ServingRuntime",
         "metadata": metadata(
             runtime.name,
-            namespace=portfolio.namespace,
+            namespace=namespace,
             labels={"opendatahub.io/dashboard": "true"},
             annotations={
                 "openshift.io/display-name": runtime.display_name,
@@ -54,4 +55,5 @@ def serving_runtime(portfolio: Portfolio) -> Document:
 
 
 def render_runtime(portfolio: Portfolio) -> dict[str, list[Document]]:
-    return {f"{portfolio.runtime.name}.yaml": [serving_runtime(portfolio)]}
+    # ServingRuntimes are namespaced: each serving namespace has its own.
+    return {f"{portfolio.runtime.name}.yaml": [serving_runtime(portfolio, ns) for ns in serving_namespaces(portfolio)]}

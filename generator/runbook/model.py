@@ -16,7 +16,7 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from generator.admission.plan import Snapshot
-from generator.model.derive import Upload, storage_tier, uploads
+from generator.model.derive import Upload, model_namespace, serving_namespaces, storage_tier, uploads
 from generator.model.portfolio import Model, Portfolio
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
 from generator.render.common import Document, Tree
@@ -93,8 +93,36 @@ class RunbookFacts:
     baseline: Snapshot
 
     @property
-    def namespace(self) -> str:
-        return self.portfolio.namespace
+    def serving_namespaces(self) -> list[str]:
+        return serving_namespaces(self.portfolio)
+
+    def namespace_of(self, model: str) -> str:
+        return model_namespace(next(m for m in self.portfolio.models if m.name == model), self.portfolio)
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """Where to list the models' objects: their one namespace, or every namespace with teams."""
+        namespaces = self.serving_namespaces
+        return ("-n", namespaces[0]) if len(namespaces) == 1 else ("-A",)
+
+    def by_namespace(self, models: Sequence[str]) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for name in models:
+            grouped.setdefault(self.namespace_of(name), []).append(name)
+        return grouped
+
+    @property
+    def local_queues(self) -> list[tuple[str, str]]:
+        """(namespace, ClusterQueue) of each LocalQueue the tree holds."""
+        return [(str(d["metadata"]["namespace"]), str(d["spec"]["clusterQueue"])) for d in self.documents("LocalQueue")]
+
+    def queue_of(self, model: str) -> str:
+        return dict(self.local_queues)[self.namespace_of(model)]
+
+    @property
+    def created_namespaces(self) -> list[str]:
+        """The namespaces the tree itself creates (the teams')."""
+        return [str(d["metadata"]["name"]) for d in self.documents("Namespace")]
 
     @property
     def gpu(self) -> str:
@@ -156,6 +184,11 @@ class RunbookFacts:
     def s3_models(self) -> list[Model]:
         return [m for m in self.portfolio.models if storage_tier(m, self.portfolio) == "s3"]
 
+    @property
+    def s3_namespaces(self) -> list[str]:
+        """The namespaces that need the S3 data connection: those of the S3 models."""
+        return list(dict.fromkeys(model_namespace(m, self.portfolio) for m in self.s3_models()))
+
     def oci_models(self) -> list[Model]:
         return [m for m in self.portfolio.models if storage_tier(m, self.portfolio) == "oci"]
 
@@ -185,19 +218,19 @@ def escape_key(key: str) -> str:
     return key.replace(".", "\\.")
 
 
-def workloads_command(namespace: str, gpu: str) -> Shell:
+def workloads_command(scope: Sequence[str], gpu: str) -> Shell:
     """Kueue's Workloads with the pod they gate, whether admitted, and the GPU flavor."""
     flavor = ".status.admission.podSetAssignments[0].flavors." + escape_key(gpu)
     columns = (f'POD:.metadata.ownerReferences[0].name,ADMITTED:.status.conditions[?(@.type=="Admitted")].status,'
                f"FLAVOR:{flavor}")
-    return sh("oc", "get", "workloads", "-n", namespace, "-o", f"custom-columns={columns}")
+    return sh("oc", "get", "workloads", *scope, "-o", f"custom-columns={columns}")
 
 
-def services_command(namespace: str) -> Shell:
+def services_command(scope: Sequence[str]) -> Shell:
     """Each InferenceService with its Ready condition and its stop annotation."""
     columns = (f'NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,'
                f"STOP:.metadata.annotations.{escape_key(STOP_ANNOTATION)}")
-    return sh("oc", "get", "inferenceservice", "-n", namespace, "-o", f"custom-columns={columns}")
+    return sh("oc", "get", "inferenceservice", *scope, "-o", f"custom-columns={columns}")
 
 
 def table(rows: Sequence[tuple[str, ...]]) -> list[str]:

@@ -52,17 +52,16 @@ def gitops_change(facts: RunbookFacts, assignments: Sequence[str], message: str)
 
 def live_switch(facts: RunbookFacts, states: dict[str, bool]) -> list[Command]:
     """Stop (True) or start (False) models through their InferenceService, as the dashboard's buttons do."""
-    return [Command(sh("oc", "annotate", "inferenceservice", name, "-n", facts.namespace,
+    return [Command(sh("oc", "annotate", "inferenceservice", name, "-n", facts.namespace_of(name),
                        f"{STOP_ANNOTATION}={'true' if stop else 'false'}", "--overwrite")) for name, stop in states.items()]
 
 
 def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
-    ns = facts.namespace
     live = facts.portfolio.gitops.live_toggle
     name = run.scenario.name
     section = Section(f"scenario {name}", f"Scenario: {name}", run.scenario.description)
     running = list(run.scenario.start) if run.scenario.start is not None else [m.name for m in facts.active]
-    check = Command(workloads_command(ns, facts.gpu), admission_lines(run.baseline, running))
+    check = Command(workloads_command(facts.scope, facts.gpu), admission_lines(run.baseline, running))
     at_start = {m.name: m.name not in running for m in facts.models}  # model -> stopped
     if live:
         start = Block("Start: the scenario's models started, the others stopped (Argo CD ignores the stop annotation, "
@@ -80,7 +79,7 @@ def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
     for number, step_run in enumerate(run.steps, start=1):
         step = step_run.step
         named = [*step.enable, *step.disable, *step.update, *step.expect]
-        observe = Command(workloads_command(ns, facts.gpu), admission_lines(step_run.snapshot, named))
+        observe = Command(workloads_command(facts.scope, facts.gpu), admission_lines(step_run.snapshot, named))
         text = f"Step {number}: {step.title}."
         text += "".join(f" Note: {n}." for n in step_run.snapshot.notes)
         if step.update:

@@ -65,17 +65,20 @@ def prerequisites(facts: RunbookFacts) -> Section:
         [Command(sh("oc", "get", "crd", "inferenceservices.serving.kserve.io", "servingruntimes.serving.kserve.io",
                     "clusterqueues.kueue.x-k8s.io", "localqueues.kueue.x-k8s.io", "applications.argoproj.io"),
                  "five CRDs listed, none NotFound")]))
-    namespaces = facts.namespaces
+    created = facts.created_namespaces
+    namespaces = [n for n in facts.namespaces if n not in created]
     section.blocks.append(Block(
-        "The namespaces exist (created by earlier steps; the tree does not create them).",
+        "The namespaces exist (created by earlier steps; " + ("the tree creates only the teams' namespaces, labelled)."
+                                                             if created else "the tree does not create them)."),
         [Command(sh("oc", "get", "namespace", *namespaces), "\n".join(f"{n}   Active" for n in namespaces))]))
-    label = sh("oc", "get", "namespace", facts.namespace, "-o", f"jsonpath={{.metadata.labels.{escape_key(KUEUE_MANAGED)}}}")
-    section.blocks.append(Block(
-        f"Kueue manages a namespace only when it carries {KUEUE_MANAGED}=true: without it Kueue creates no Workloads "
-        f"and the queue label does nothing (models would run outside the quota). Labelled here when missing.",
-        [Command(label, "true"),
-         Command(sh("oc", "label", "namespace", facts.namespace, f"{KUEUE_MANAGED}=true", "--overwrite"),
-                 unless=_equals(label, "true"))]))
+    for namespace in (n for n in facts.serving_namespaces if n not in created):
+        label = sh("oc", "get", "namespace", namespace, "-o", f"jsonpath={{.metadata.labels.{escape_key(KUEUE_MANAGED)}}}")
+        section.blocks.append(Block(
+            f"Kueue manages a namespace only when it carries {KUEUE_MANAGED}=true: without it Kueue creates no Workloads "
+            f"and the queue label does nothing (models would run outside the quota). Labelled here when missing.",
+            [Command(label, "true"),
+             Command(sh("oc", "label", "namespace", namespace, f"{KUEUE_MANAGED}=true", "--overwrite"),
+                     unless=_equals(label, "true"))]))
     frameworks = sh("oc", "get", "kueue", "cluster", "-o", "jsonpath={.spec.config.integrations.frameworks}")
     section.blocks.append(Block(
         "The Kueue configuration lists the Deployment framework, which KServe's predictor Deployments need; without "
@@ -160,24 +163,24 @@ def _secrets(facts: RunbookFacts) -> list[Block]:
                   Raw('--from-literal=AWS_SECRET_ACCESS_KEY="${MINIO_SECRET_KEY:?export MINIO_SECRET_KEY}"')]
     blocks = []
     connection = s3.connection_secret
-    if facts.s3_models():
-        exists = sh("oc", "get", "secret", connection, "-n", facts.namespace)
-        entry = sh("oc", "get", "secret", "storage-config", "-n", facts.namespace, "-o",
+    for namespace in facts.s3_namespaces:
+        exists = sh("oc", "get", "secret", connection, "-n", namespace)
+        entry = sh("oc", "get", "secret", "storage-config", "-n", namespace, "-o",
                    f"jsonpath={{.data.{escape_key(connection)}}}")
         blocks.append(Block(
-            f"The S3 connection {connection} in {facts.namespace}, the OpenShift AI data connection KServe reads: "
+            f"The S3 connection {connection} in {namespace}, the OpenShift AI data connection KServe reads: "
             "odh-model-controller copies every Secret labelled opendatahub.io/managed=true and opendatahub.io/dashboard=true "
             f"into the Secret storage-config, under the Secret's name, and the storage initializer reads the entry that "
             f"storage.key names ({connection}). Without the labels and the annotation {CONNECTION_TYPE}=s3 the entry "
             "is missing and every S3 model's pod is rejected. Created when missing from values you export "
             "(MINIO_ACCESS_KEY, MINIO_SECRET_KEY), then labelled and annotated; it never enters the tree.",
-            [Command(sh("oc", "create", "secret", "generic", connection, "-n", facts.namespace, *minio_keys,
+            [Command(sh("oc", "create", "secret", "generic", connection, "-n", namespace, *minio_keys,
                         f"--from-literal=AWS_S3_ENDPOINT={s3.endpoint}", f"--from-literal=AWS_S3_BUCKET={s3.bucket}",
                         "--from-literal=AWS_DEFAULT_REGION=us-east-1"), unless=exists),
-             Command(sh("oc", "label", "secret", connection, "-n", facts.namespace,
+             Command(sh("oc", "label", "secret", connection, "-n", namespace,
                         *(f"{k}={v}" for k, v in CONNECTION_LABELS.items()), "--overwrite")),
-             Command(sh("oc", "annotate", "secret", connection, "-n", facts.namespace, f"{CONNECTION_TYPE}=s3", "--overwrite")),
-             Command(sh("oc", "wait", "secret/storage-config", "-n", facts.namespace,
+             Command(sh("oc", "annotate", "secret", connection, "-n", namespace, f"{CONNECTION_TYPE}=s3", "--overwrite")),
+             Command(sh("oc", "wait", "secret/storage-config", "-n", namespace,
                         f"--for=jsonpath={{.data.{escape_key(connection)}}}", "--timeout=2m")),
              Command(sh(entry, Raw("|"), "base64", "-d"),
                      '{"type":"s3","access_key_id":"...","secret_access_key":"...","endpoint_url":"'
@@ -233,7 +236,8 @@ def deploy(facts: RunbookFacts) -> Section:
     section.blocks.append(Block(
         "Wave 2: the runtime, and every model registered in the Model Registry with its real storage URI (the "
         "registration Job's name carries a hash of the model list, so a changed list runs again).",
-        [Command(sh("oc", "get", "servingruntime", p.runtime.name, "-n", facts.namespace), p.runtime.name),
+        [*(Command(sh("oc", "get", "servingruntime", p.runtime.name, "-n", ns), p.runtime.name)
+           for ns in facts.serving_namespaces),
          Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", facts.registry_namespace, "--timeout=15m")),
          Command(sh("oc", "logs", f"job/{job}", "-n", facts.registry_namespace),
                  "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in facts.models))]))
@@ -243,25 +247,24 @@ def deploy(facts: RunbookFacts) -> Section:
         "Ready once Kueue admits their pods and a node holds them (stopped models stay Suspended in Argo CD).",
         [Command(sh("oc", "wait", f"application/{app}", "-n", argo, "--for=jsonpath={.status.operationState.phase}=Succeeded",
                     "--timeout=30m")),
-         *(Command(sh("oc", "wait", "--for=condition=Ready", f"inferenceservice/{m.name}", "-n", facts.namespace,
+         *(Command(sh("oc", "wait", "--for=condition=Ready", f"inferenceservice/{m.name}", "-n", facts.namespace_of(m.name),
                       "--timeout=45m"), f"inferenceservice.serving.kserve.io/{m.name} condition met") for m in running)]))
     return section
 
 
 def verify(facts: RunbookFacts) -> Section:
     p = facts.portfolio
-    ns = facts.namespace
     baseline = facts.baseline
     section = Section("verify", "Verify", "The baseline as the simulator predicts it: what each command should show.")
     running = [m.name for m in facts.active]
-    commands = [Command(services_command(ns), service_lines(baseline))]
-    if running:
-        states = {m.name: m.state for m in baseline.models}
+    commands = [Command(services_command(facts.scope), service_lines(baseline))]
+    states = {m.name: m.state for m in baseline.models}
+    for ns, names in facts.by_namespace(running).items():
         commands.append(Command(
-            sh("oc", "get", "deployment", *(predictor(m) for m in running), "-n", ns, "-o",
+            sh("oc", "get", "deployment", *(predictor(m) for m in names), "-n", ns, "-o",
                "custom-columns=NAME:.metadata.name,READY:.status.readyReplicas,WANTED:.spec.replicas"),
             "\n".join(table([("NAME", "READY", "WANTED"), *((predictor(m), "1" if states[m] == "admitted" else "<none>", "1")
-                                                            for m in running)]))))
+                                                            for m in names)]))))
     stopped = [m.name for m in facts.models if m.state != "active"]
     text = "The InferenceServices: the active ones Ready, the queued ones stopped"
     text += f" (no Deployment, no pod: {', '.join(stopped)})." if stopped else "."
@@ -270,17 +273,18 @@ def verify(facts: RunbookFacts) -> Section:
     gpu_nominal = sum((q.nominal for q in baseline.quota if q.resource == p.cluster.gpu_resource), Decimal(0))
     section.blocks.append(Block(
         f"Kueue admitted the baseline: {gpu_used:f} of {gpu_nominal:f} GPUs in use.", [
-            Command(workloads_command(ns, facts.gpu), admission_lines(baseline, running)),
-            Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns), f"{p.kueue.local_queue}   {p.kueue.cluster_queue}"),
-            Command(sh("oc", "get", "clusterqueue", p.kueue.cluster_queue, "-o", "jsonpath={.status.flavorsUsage}"),
-                    "\n".join(quota_lines(baseline.quota))),
+            Command(workloads_command(facts.scope, facts.gpu), admission_lines(baseline, running)),
+            *(Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns), f"{p.kueue.local_queue}   {queue}")
+              for ns, queue in facts.local_queues),
+            Command(sh("oc", "get", "clusterqueue", *dict.fromkeys(q.queue for q in baseline.quota), "-o",
+                       "jsonpath={.status.flavorsUsage}"), "\n".join(quota_lines(baseline.quota))),
         ]))
     return section
 
 
 def _model_url(facts: RunbookFacts, model: Model, index: int) -> tuple[str, list[Command]]:
     """The variable that holds the model's base URL, and the commands that set it."""
-    ns = facts.namespace
+    ns = facts.namespace_of(model.name)
     var = f"{env_name(model.name)}_URL"
     if model.exposure == "exposed":
         return var, [Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o",
@@ -299,7 +303,7 @@ def _model_url(facts: RunbookFacts, model: Model, index: int) -> tuple[str, list
 
 
 def smoke_test(facts: RunbookFacts) -> Section:
-    ns = facts.namespace
+    ns = facts.serving_namespaces[0] if len(facts.serving_namespaces) == 1 else "<namespace>"
     section = Section("smoke-test", "Smoke test",
                       f"Each model serves the OpenAI-compatible API; the served model name is the model name. An exposed "
                       f"model answers at its Route (https://<model>-{ns}.<apps domain>), an internal one only inside the "
@@ -314,7 +318,8 @@ def smoke_test(facts: RunbookFacts) -> Section:
         callers = model_callers(model, facts.portfolio)
         if callers:
             token = f"{env_name(model.name)}_TOKEN"
-            commands.append(Command(capture(token, sh("oc", "create", "token", callers[0], "-n", ns, "--duration=10m"))))
+            commands.append(Command(capture(token, sh("oc", "create", "token", callers[0], "-n", facts.namespace_of(model.name),
+                                                      "--duration=10m"))))
             commands.append(Command(sh("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", Raw(f'{base}/v1/models"')),
                                     "401 (or 403): no token, no answer"))
             auth = ["-H", Raw(f'"Authorization: Bearer ${token}"')]
@@ -350,7 +355,7 @@ def smoke_test(facts: RunbookFacts) -> Section:
 
 def troubleshoot(facts: RunbookFacts) -> Section:
     p = facts.portfolio
-    ns = facts.namespace
+    scope = facts.scope
     queued = [m for m in facts.models if m.state == "queued"]
     section = Section("troubleshoot", "Troubleshoot", "Symptoms seen on this demo, how to confirm them, and the fix.")
     blocks = []
@@ -359,8 +364,8 @@ def troubleshoot(facts: RunbookFacts) -> Section:
     blocks.append(Block(
         "A model stays pending: Kueue has no quota for it. Compare with the simulation; free quota by stopping another "
         "model (state: queued).",
-        [Command(workloads_command(ns, facts.gpu)),
-         Command(sh("oc", "describe", "clusterqueue", p.kueue.cluster_queue)),
+        [Command(workloads_command(scope, facts.gpu)),
+         Command(sh("oc", "describe", "clusterqueue", facts.queue_of(example))),
          Command(sh("python", "-m", "generator", "plan", "--enable", example),
                  f"{example}  {simulated.gpus}  {simulated.state}  {simulated.flavor or '-'}  {simulated.reason}".rstrip())],
         "show"))
@@ -368,22 +373,24 @@ def troubleshoot(facts: RunbookFacts) -> Section:
         "A model Kueue admitted stays Pending: no node of its flavor has room, or no node carries the flavor's node "
         "labels (labels from a MachineSet template never reach the node). The pod's events say which; `plan` shows "
         "'unschedulable' when the portfolio's nodes cannot hold it.",
-        [Command(sh("oc", "get", "pods", "-n", ns, "--field-selector=status.phase=Pending")),
-         Command(sh("oc", "get", "events", "-n", ns, "--field-selector", "reason=FailedScheduling"))], "show"))
+        [Command(sh("oc", "get", "pods", *scope, "--field-selector=status.phase=Pending")),
+         Command(sh("oc", "get", "events", *scope, "--field-selector", "reason=FailedScheduling"))], "show"))
     blocks.append(Block(
         "Models never get a Workload, or CPU-only pods of the namespace wait in SchedulingGated: check the namespace "
         f"label {KUEUE_MANAGED}, the Deployment framework (prerequisites), and that the LocalQueue is not a default "
         "queue (kueue.defaultQueue), which queues every pod of the namespace.",
-        [Command(sh("oc", "get", "namespace", ns, "--show-labels")),
-         Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns, "-o", "jsonpath={.metadata.annotations}")),
-         Command(sh("oc", "get", "pods", "-n", ns, "-o", "custom-columns=NAME:.metadata.name,GATES:.spec.schedulingGates"))],
+        [Command(sh("oc", "get", "namespace", *facts.serving_namespaces, "--show-labels")),
+         *(Command(sh("oc", "get", "localqueue", p.kueue.local_queue, "-n", ns, "-o", "jsonpath={.metadata.annotations}"))
+           for ns in facts.serving_namespaces),
+         Command(sh("oc", "get", "pods", *scope, "-o", "custom-columns=NAME:.metadata.name,GATES:.spec.schedulingGates"))],
         "show"))
     active = facts.active[0].name if facts.active else facts.models[0].name
     blocks.append(Block(
         "Pods stuck in SchedulingGated after a change: a rolling update under a full quota (the new pod waits for "
         "the old pod's quota). The tree renders Recreate; check the Deployment carries it.",
-        [Command(sh("oc", "get", "pods", "-n", ns, "-l", f"serving.kserve.io/inferenceservice={active}")),
-         Command(sh("oc", "get", "deployment", predictor(active), "-n", ns, "-o", "jsonpath={.spec.strategy.type}"), "Recreate")],
+        [Command(sh("oc", "get", "pods", "-n", facts.namespace_of(active), "-l", f"serving.kserve.io/inferenceservice={active}")),
+         Command(sh("oc", "get", "deployment", predictor(active), "-n", facts.namespace_of(active), "-o",
+                    "jsonpath={.spec.strategy.type}"), "Recreate")],
         "show"))
     blocks.append(Block(
         "Argo CD shows a model as Progressing although it serves, or the sync never ends: the health check in the "
@@ -398,15 +405,16 @@ def troubleshoot(facts: RunbookFacts) -> Section:
         blocks.append(Block(
             f"An S3 model's pod is rejected or its storage initializer fails: the Secret storage-config lacks the entry "
             f"{connection} (the connection Secret needs its labels and annotation, see prerequisites).",
-            [Command(sh("oc", "get", "secret", "storage-config", "-n", ns, "-o", "jsonpath={.data}")),
-             Command(sh("oc", "get", "secret", connection, "-n", ns, "--show-labels"))], "show"))
+            [cmd for ns in facts.s3_namespaces for cmd in (
+                Command(sh("oc", "get", "secret", "storage-config", "-n", ns, "-o", "jsonpath={.data}")),
+                Command(sh("oc", "get", "secret", connection, "-n", ns, "--show-labels")))], "show"))
     oci = facts.oci_models()
     if oci:
         blocks.append(Block(
             f"A ModelCar pod fails with \"no space left on device\": OCI images above {p.storage.oci_size_limit_gb:g} GB "
             "do not unpack in the CRI-O overlay. The generator refuses them (PF006); OCI models here: "
             + ", ".join(f"{m.name} ({m.size_gb:g} GB)" for m in oci) + ".",
-            [Command(sh("oc", "get", "events", "-n", ns, "--field-selector", "reason=Failed"))], "show"))
+            [Command(sh("oc", "get", "events", *scope, "--field-selector", "reason=Failed"))], "show"))
     args_models = [m for m in facts.models if m.vllm.tool_call_parser or m.weights.quantization_format != "none"]
     if args_models:
         blocks.append(Block(
@@ -414,7 +422,8 @@ def troubleshoot(facts: RunbookFacts) -> Section:
             "as a path, --quantization on compressed-tensors weights, tool calling with only one of its two flags, Granite "
             "without its tool chat template). `python -m generator validate` catches these before the sync "
             "(VLLM001-VLLM006); the log names the argument.",
-            [Command(sh("oc", "logs", f"deployment/{predictor(m.name)}", "-n", ns, "--tail=50")) for m in args_models], "show"))
+            [Command(sh("oc", "logs", f"deployment/{predictor(m.name)}", "-n", facts.namespace_of(m.name), "--tail=50"))
+             for m in args_models], "show"))
     if facts.uploads:
         blocks.append(Block(
             "An upload Job fails: read its log; a gated repository needs the token Secret, a full volume a larger "
@@ -427,7 +436,6 @@ def troubleshoot(facts: RunbookFacts) -> Section:
 
 def cleanup(facts: RunbookFacts) -> Section:
     p = facts.portfolio
-    ns = facts.namespace
     argo = facts.argocd_namespace
     section = Section("cleanup", "Cleanup",
                       "Delete the Applications first, so Argo CD does not re-create what you delete; deleting an "
@@ -435,8 +443,10 @@ def cleanup(facts: RunbookFacts) -> Section:
     removal = [
         Command(sh("oc", "delete", "application", p.gitops.app_of_apps, "-n", argo, "--ignore-not-found")),
         Command(sh("oc", "delete", "application", p.gitops.application, "-n", argo, "--ignore-not-found")),
-        Command(sh("oc", "delete", "inferenceservice", *(m.name for m in facts.models), "-n", ns, "--ignore-not-found")),
-        Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found")),
+        *(Command(sh("oc", "delete", "inferenceservice", *names, "-n", ns, "--ignore-not-found"))
+          for ns, names in facts.by_namespace([m.name for m in facts.models]).items()),
+        *(Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found"))
+          for ns in facts.serving_namespaces),
         Command(sh("oc", "delete", "job", facts.registration_job, "-n", facts.registry_namespace, "--ignore-not-found")),
     ]
     uploads = facts.uploads
@@ -463,7 +473,7 @@ def cleanup(facts: RunbookFacts) -> Section:
              Command(sh("kill", Raw('"$PORT_FORWARD_PID"')))]))
     section.blocks.append(Block(
         "The Kueue queues are shared with other steps and stay; remove them only when nothing else uses them.",
-        [Command(sh("oc", "delete", "localqueue", p.kueue.local_queue, "-n", ns)),
-         Command(sh("oc", "delete", "clusterqueue", p.kueue.cluster_queue)),
+        [*(Command(sh("oc", "delete", "localqueue", p.kueue.local_queue, "-n", ns)) for ns, _ in facts.local_queues),
+         Command(sh("oc", "delete", "clusterqueue", *dict.fromkeys(queue for _, queue in facts.local_queues))),
          Command(sh("oc", "delete", "resourceflavor", p.kueue.cpu_flavor.name, *(f.name for f in p.flavors)))], "show"))
     return section

@@ -1,0 +1,122 @@
+"""Teams: a namespace, a ClusterQueue in one cohort and a LocalQueue each, hardware profiles that queue, and the
+simulator lending and reclaiming GPUs between them (the 20-team example, valid/teams)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import MINIMAL_TEXT, load_named, load_text, replace_once
+from generator.admission.plan import plan
+from generator.admission.scenarios import run_all
+from generator.model.quantity import parse_quantity
+from generator.render import render
+from generator.render.common import Tree
+
+GPU = "nvidia.com/gpu"
+
+
+def documents(tree: Tree, kind: str) -> list[dict[str, Any]]:
+    return [d for docs in tree.values() for d in docs if d.get("kind") == kind]
+
+
+@pytest.fixture(scope="module")
+def teams_tree() -> Tree:
+    return render(load_named("teams").portfolio)
+
+
+def test_each_team_has_a_kueue_managed_namespace_that_a_prune_never_deletes(teams_tree: Tree) -> None:
+    namespaces = documents(teams_tree, "Namespace")
+    assert [n["metadata"]["name"] for n in namespaces] == [f"team-{t:02d}" for t in range(1, 21)]
+    for namespace in namespaces:
+        assert namespace["metadata"]["labels"]["kueue.openshift.io/managed"] == "true"
+        assert namespace["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false"
+
+
+def test_a_cluster_queue_per_team_in_one_cohort_and_a_local_queue_in_its_namespace(teams_tree: Tree) -> None:
+    queues = documents(teams_tree, "ClusterQueue")
+    assert {q["spec"]["cohort"] for q in queues} == {"gpuaas"} and len(queues) == 20
+    local = {(q["metadata"]["namespace"], q["metadata"]["name"]): q["spec"]["clusterQueue"]
+             for q in documents(teams_tree, "LocalQueue")}
+    assert local == {(f"team-{t:02d}", "default"): f"team-{t:02d}" for t in range(1, 21)}
+    for service in documents(teams_tree, "InferenceService"):
+        namespace = service["metadata"]["namespace"]
+        assert local[(namespace, service["metadata"]["labels"]["kueue.x-k8s.io/queue-name"])] == namespace
+    runtimes = {r["metadata"]["namespace"] for r in documents(teams_tree, "ServingRuntime")}
+    assert runtimes == {f"team-{t:02d}" for t in range(1, 21)}  # a ServingRuntime is namespaced
+
+
+def test_the_teams_cpu_quotas_add_up_to_the_nodes(teams_tree: Tree) -> None:
+    portfolio = load_named("teams").portfolio
+    total = sum((parse_quantity(f.cpu_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
+    cpu = [r for q in documents(teams_tree, "ClusterQueue") for g in q["spec"]["resourceGroups"]
+           for f in g["flavors"] for r in f["resources"] if r["name"] == "cpu"]
+    assert sum((parse_quantity(r["nominalQuota"]) for r in cpu), Decimal(0)) == total
+
+
+def test_hardware_profiles_queue_and_leave_placement_to_the_flavor(teams_tree: Tree) -> None:
+    profiles = documents(teams_tree, "HardwareProfile")
+    assert [p["metadata"]["name"] for p in profiles] == ["nvidia-l4-1gpu", "nvidia-l4-4gpu"]
+    for profile in profiles:
+        assert profile["spec"]["scheduling"] == {"type": "Queue", "kueue": {"localQueueName": "default"}}
+        assert "node" not in profile["spec"]["scheduling"]
+    # every InferenceService names a profile the tree holds
+    names = {p["metadata"]["name"] for p in profiles}
+    assert {s["metadata"]["annotations"]["opendatahub.io/hardware-profile-name"]
+            for s in documents(teams_tree, "InferenceService")} <= names
+
+
+def test_the_single_namespace_tree_has_no_team_objects() -> None:
+    tree = render(load_named("default").portfolio)
+    assert documents(tree, "Namespace") == [] and documents(tree, "HardwareProfile") == []
+    [queue] = documents(tree, "ClusterQueue")
+    assert "cohort" not in queue["spec"]
+
+
+TWO_TEAMS = ("teams:\n  - name: a\n    quota: [{flavor: gpu-small, gpus: 2, lendingLimit: 1}]\n"
+             "  - name: b\n    quota: [{flavor: gpu-small, gpus: 2, borrowingLimit: 1}]\nmodels:\n")
+
+
+def two_teams(tmp_path: Path, models: list[tuple[str, str, str]]) -> Any:
+    """Flavor gpu-small: 4 nodes, quota 4; team a lends 1 of its 2; team b may borrow 1."""
+    text = replace_once(MINIMAL_TEXT, "    quota: {gpus: 1}\n", "    nodes: 4\n    quota: {gpus: 4}\n")
+    text = replace_once(text, "models:\n", TWO_TEAMS)
+    head, model = text.split("  - name: tiny\n")
+    body = "".join(f"  - name: {name}\n" + model.replace("state: active", f"state: {state}") + f"    team: {team}\n"
+                   for name, team, state in models)
+    return load_text(tmp_path, head + body)
+
+
+def test_limits_render_and_bound_what_a_team_borrows(tmp_path: Path) -> None:
+    loaded = two_teams(tmp_path, [(f"b-{i}", "b", "active") for i in range(4)])
+    queues = {q["metadata"]["name"]: q for q in documents(loaded.tree, "ClusterQueue")}
+    gpu_a = queues["a"]["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]
+    gpu_b = queues["b"]["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]
+    assert gpu_a == {"name": GPU, "nominalQuota": "2", "lendingLimit": "1"}
+    assert gpu_b == {"name": GPU, "nominalQuota": "2", "borrowingLimit": "1"}
+    states = {m.name: m.state for m in plan(loaded.portfolio, loaded.tree).models}
+    # b's own 2 and the 1 GPU a lends: the fourth waits although a's second GPU is idle
+    assert states == {"b-0": "admitted", "b-1": "admitted", "b-2": "admitted", "b-3": "pending"}
+
+
+def test_a_team_within_its_quota_reclaims_what_it_lent(tmp_path: Path) -> None:
+    loaded = two_teams(tmp_path, [("b-0", "b", "active"), ("b-1", "b", "active"), ("b-2", "b", "active"),
+                                  ("a-0", "a", "queued"), ("a-1", "a", "queued")])
+    snapshot = plan(loaded.portfolio, loaded.tree, enable=["a-0", "a-1"])
+    states = {m.name: m.state for m in snapshot.models}
+    assert states == {"b-0": "admitted", "b-1": "admitted", "b-2": "preempted", "a-0": "admitted", "a-1": "admitted"}
+    assert snapshot.model("b-2").reason.startswith("preempted by a-")
+
+
+def test_the_twenty_team_example_reclaims_lent_gpus_for_a_production_model() -> None:
+    loaded = load_named("teams")
+    [run] = run_all(loaded.portfolio, loaded.tree)
+    assert run.passed, [m for s in run.steps for m in s.mismatches]
+    reclaimed = run.steps[0].snapshot
+    assert reclaimed.model("team-02-batch").reason.startswith("preempted by team-01-chat")
+    # the cohort is full: every 4-GPU node runs one model, none runs two
+    nodes = [m.node for m in reclaimed.models if m.state == "admitted"]
+    assert len(nodes) == 20 and len(set(nodes)) == 20
