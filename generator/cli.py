@@ -28,7 +28,8 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator validate --crd-dir crds --format github   # annotations on the pull request")),
     "plan": ("plan", "simulate Kueue admission and node fit of the models", (
         "python -m generator plan",
-        "python -m generator plan --enable devstral-2 --disable mistral-3-bf16 --format json")),
+        "python -m generator plan --enable devstral-2 --disable mistral-3-bf16 --format json",
+        "python -m generator plan --env dev                 # the dev cluster: its nodes, quota and models")),
     "scenarios": ("scenarios", "run the scenarios declared in the portfolio", (
         "python -m generator scenarios",
         "python -m generator scenarios --accept            # record what the simulation now says")),
@@ -76,6 +77,11 @@ def _selector_rule(parser: argparse.ArgumentParser) -> None:
                              "Kueue before v0.17.8 / v0.18.3 / v0.19.0")
 
 
+def _environment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", metavar="NAME", default=None,
+                        help="an environments[] entry: its nodes, quota and running models (default: the base)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m generator", formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="GitOps generator for GPU-as-a-Service model portfolios on OpenShift AI.",
@@ -96,9 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     made["plan"].add_argument("--enable", action="append", default=[], metavar="MODEL", help="switch MODEL on")
     made["plan"].add_argument("--disable", action="append", default=[], metavar="MODEL", help="switch MODEL off")
     _selector_rule(made["plan"])
+    _environment(made["plan"])
 
     _common(made["scenarios"], crds=False, formats=("text", "json"))
     _selector_rule(made["scenarios"])
+    _environment(made["scenarios"])
     made["scenarios"].add_argument("--accept", action="store_true",
                                    help="rewrite each failed expectation to what the simulation now says, in "
                                         "portfolio.yaml, keeping its comments and layout")

@@ -13,11 +13,12 @@ from generator.admission.checks import baseline_problems
 from generator.admission.plan import plan
 from generator.checks.lint import lint_portfolio
 from generator.checks.rules import check_portfolio
-from generator.diagnostics import Diagnostic, Problem, has_errors
+from generator.diagnostics import Diagnostic, Problem, format_path, has_errors
 from generator.errors import DiagnosticsError
+from generator.model.environments import environment_portfolio
 from generator.model.loader import SourceMap, load_portfolio
 from generator.model.portfolio import Portfolio
-from generator.render import render
+from generator.render import render, render_serving
 from generator.render.common import Tree
 
 
@@ -38,10 +39,38 @@ def _stop_on_errors(source: SourceMap, problems: list[Problem]) -> list[Diagnost
     return diagnostics
 
 
+def in_environment(portfolio: Portfolio, index: int, problems: list[Problem], known: list[Problem]) -> list[Problem]:
+    """An environment's own findings, placed at its entry: those its nodes, quota or running models cause."""
+    found = []
+    for p in problems:
+        if p in known:
+            continue
+        where = format_path(p.path)
+        if p.path[:1] == ("models",) and len(p.path) > 1 and isinstance(p.path[1], int):
+            where += f" ({portfolio.models[p.path[1]].name})"
+        found.append(Problem(("environments", index), p.rule,
+                             f"in environment {portfolio.environments[index].name}: {where}: {p.message}",
+                             p.severity, at_key=True))
+    return found
+
+
+def environment_problems(portfolio: Portfolio, base_problems: list[Problem]) -> list[Problem]:
+    found = []
+    for index, env in enumerate(portfolio.environments):
+        env_portfolio = environment_portfolio(portfolio, env)
+        problems = check_portfolio(env_portfolio)
+        if not any(p.severity == "error" for p in problems):
+            problems += baseline_problems(env_portfolio, plan(env_portfolio, render_serving(env_portfolio)))
+        found += in_environment(portfolio, index, problems, base_problems)
+    return found
+
+
 def prepare(path: Path, *, display_name: str | None = None) -> Prepared:
     loaded = load_portfolio(path, display_name=display_name)
     portfolio, source = loaded.portfolio, loaded.source
-    warnings = _stop_on_errors(source, check_portfolio(portfolio) + lint_portfolio(portfolio))
+    problems = check_portfolio(portfolio) + lint_portfolio(portfolio)
+    warnings = _stop_on_errors(source, problems)
     tree = render(portfolio)
-    warnings += _stop_on_errors(source, baseline_problems(portfolio, plan(portfolio, tree)))
+    baseline = baseline_problems(portfolio, plan(portfolio, tree))
+    warnings += _stop_on_errors(source, baseline + environment_problems(portfolio, problems + baseline))
     return Prepared(portfolio, source, tree, sorted(warnings))

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from conftest import DEMO, ROOT, load_named, render_named
 from generator.output.tree import HEADER, serialize
 
@@ -55,3 +57,16 @@ def test_the_c_emitter_and_the_pure_python_one_write_the_same_bytes() -> None:
     for name in ["default", *VALID]:
         tree = render_named(name)
         assert serialize(tree, dumper=FAST_DUMPER) == serialize(tree, dumper=PURE_DUMPER), name
+
+
+def test_strings_kubectl_reads_as_booleans_are_quoted(kubectl: str, tmp_path: Path) -> None:
+    """A namespace or label value y / n is a string to us and a boolean to kubectl's YAML 1.1 reader, unquoted."""
+    from generator.output.serialize import FAST_DUMPER, PURE_DUMPER, dump_documents
+
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"y": "n"}}, "data": {"N": "Y"}}
+    for dumper in (FAST_DUMPER, PURE_DUMPER):
+        (tmp_path / "c.yaml").write_text(dump_documents([doc], dumper=dumper), encoding="utf-8")
+        (tmp_path / "kustomization.yaml").write_text("resources: [c.yaml]\n", encoding="utf-8")
+        built = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True, check=False)
+        assert built.returncode == 0, built.stderr
+        assert yaml.safe_load(built.stdout)["data"] == {"N": "Y"}

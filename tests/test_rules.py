@@ -43,6 +43,10 @@ NEAR_MISSES = {
     # one team per model, its quota exactly the flavor's, lending all of it
     "teams_are_consistent": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n",
     "team_quotas_fit_the_flavors": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n",
+    # an environment naming the flavor, the model and a team that exist
+    "environments_are_consistent": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n"
+    "environments:\n  - name: dev\n    destinationServer: https://api.dev.example.com:6443\n"
+    "    flavors: {gpu-small: {nodes: 1, gpus: 1}}\n    teams: {search: [{flavor: gpu-small, gpus: 1}]}\n    active: [tiny]\n",
     "scenarios_name_known_models": MINIMAL_TEXT + "scenarios:\n  - name: s\n    description: d\n    steps:\n"
     "      - title: t\n        disable: [tiny]\n        expect: {tiny: {state: \"off\"}}\n",
 }

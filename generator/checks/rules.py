@@ -241,6 +241,35 @@ def team_quotas_fit_the_flavors(portfolio: Portfolio) -> Iterator[Problem]:
                           "lower a team's quota or raise the flavor's")
 
 
+def environments_are_consistent(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF018: environment names are unique; an environment names only declared flavors, teams and models."""
+    flavors = [f.name for f in portfolio.flavors]
+    teams = [t.name for t in portfolio.teams]
+    models = {m.name for m in portfolio.models}
+    seen: dict[str, int] = {}
+    for e_index, env in enumerate(portfolio.environments):
+        where = ("environments", e_index)
+        if env.name in seen:
+            yield Problem((*where, "name"), "PF018", f"environment {env.name!r} is already declared at environments[{seen[env.name]}]")
+        seen.setdefault(env.name, e_index)
+        for name in env.flavors:
+            if name not in flavors:
+                yield Problem((*where, "flavors", name), "PF018", f"unknown flavor {name!r}; flavors: {', '.join(flavors)}",
+                              at_key=True)
+        for name, quotas in env.teams.items():
+            if name not in teams:
+                yield Problem((*where, "teams", name), "PF018",
+                              f"unknown team {name!r}; " + (f"teams: {', '.join(teams)}" if teams else "declare teams first"),
+                              at_key=True)
+            for q_index, quota in enumerate(quotas):
+                if quota.flavor not in flavors:
+                    yield Problem((*where, "teams", name, q_index, "flavor"), "PF018",
+                                  f"unknown flavor {quota.flavor!r}; flavors: {', '.join(flavors)}")
+        for m_index, name in enumerate(env.active or []):
+            if name not in models:
+                yield Problem((*where, "active", m_index), "PF018", f"unknown model {name!r}")
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -255,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     own_argo_cd_project,
     teams_are_consistent,
     team_quotas_fit_the_flavors,
+    environments_are_consistent,
 )
 
 

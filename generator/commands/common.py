@@ -14,6 +14,8 @@ from generator.pipeline import Prepared, prepare
 
 if TYPE_CHECKING:
     from generator.checks.validate import ValidationReport
+    from generator.model.portfolio import Portfolio
+    from generator.render.common import Tree
 
 
 def display(path: Path) -> str:
@@ -30,6 +32,22 @@ def portfolio_path(args: argparse.Namespace) -> Path:
 def load(args: argparse.Namespace) -> Prepared:
     path = portfolio_path(args)
     return prepare(path, display_name=display(path))
+
+
+def environment(loaded: Prepared, name: str | None) -> tuple[Portfolio, Tree]:
+    """The portfolio and tree as the environment `name` deploys them (its overlay applied); the base without a name."""
+    if name is None:
+        return loaded.portfolio, loaded.tree
+    from generator.model.environments import environment_named, environment_portfolio
+    from generator.render import render
+
+    env = environment_named(loaded.portfolio, name)
+    if env is None:
+        known = [e.name for e in loaded.portfolio.environments]
+        raise UsageError(f"unknown environment {name!r}; " + (f"environments: {', '.join(known)}" if known
+                                                               else "the portfolio declares no environments"))
+    portfolio = environment_portfolio(loaded.portfolio, env)
+    return portfolio, render(portfolio)
 
 
 def check_models(names: list[str], loaded: Prepared) -> None:
@@ -53,6 +71,18 @@ def validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = 
         catalog = CrdCatalog.from_dirs(args.crd_dir)
     report = validate_tree(loaded.tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
                            portfolio=loaded.portfolio, source=loaded.source)
+    seen = set(report.diagnostics)
+    for env in loaded.portfolio.environments:  # what each cluster receives: the base with its overlay applied
+        _, env_tree = environment(loaded, env.name)
+        env_report = validate_tree(env_tree, catalog=catalog, allow_missing=args.allow_missing_schemas,
+                                   portfolio=loaded.portfolio, source=loaded.source)
+        report.diagnostics += [replace(d, message=f"in environment {env.name} (its overlay applied): {d.message}")
+                               for d in env_report.diagnostics if d not in seen]
+        report.core_checked += env_report.core_checked
+        report.custom_checked += env_report.custom_checked
+        report.rules_checked += env_report.rules_checked
+        report.rules_for_updates += env_report.rules_for_updates
+        report.rules_unevaluated += env_report.rules_unevaluated
     runs = run_all(loaded.portfolio, loaded.tree)
     report.diagnostics = sorted(report.diagnostics + loaded.warnings
                                 + [replace(loaded.source.locate(p), severity=stories) for p in scenario_problems(runs)])

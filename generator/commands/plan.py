@@ -6,14 +6,14 @@ import argparse
 
 from generator.admission.plan import plan
 from generator.admission.present import plan_text, snapshot_json
-from generator.commands.common import check_models, load
+from generator.commands.common import check_models, environment, load
 from generator.console import EXIT_OK, Outcome
 
 
 def run(args: argparse.Namespace) -> Outcome:
     loaded = load(args)
     check_models(args.enable + args.disable, loaded)
-    snapshot = plan(loaded.portfolio, loaded.tree, enable=args.enable, disable=args.disable,
-                    selector_rule=args.selector_rule)
-    return Outcome("plan", EXIT_OK, text=plan_text(snapshot, loaded.portfolio.cluster.gpu_resource),
+    portfolio, tree = environment(loaded, args.env)
+    snapshot = plan(portfolio, tree, enable=args.enable, disable=args.disable, selector_rule=args.selector_rule)
+    return Outcome("plan", EXIT_OK, text=plan_text(snapshot, portfolio.cluster.gpu_resource),
                    diagnostics=loaded.warnings, result=snapshot_json(snapshot))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from generator.admission.present import scenarios_data, scenarios_text
 from generator.admission.scenarios import ScenarioRun, describe, run_all
-from generator.commands.common import display, load, portfolio_path
+from generator.commands.common import display, environment, load, portfolio_path
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
+from generator.errors import UsageError
 from generator.model.loader import read_portfolio_text
 from generator.output.tree import atomic_write
 
@@ -34,8 +35,10 @@ def accept(runs: list[ScenarioRun], path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> Outcome:
+    if args.accept and args.env:
+        raise UsageError("--accept records the base's stories; run it without --env")
     loaded = load(args)
-    runs = run_all(loaded.portfolio, loaded.tree, selector_rule=args.selector_rule)
+    runs = run_all(*environment(loaded, args.env), selector_rule=args.selector_rule)
     accepted: list[str] = []
     if args.accept:
         accepted = accept(runs, portfolio_path(args))

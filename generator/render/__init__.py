@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from generator.model.environments import environment_portfolio
 from generator.model.portfolio import Portfolio
 from generator.render.access import render_access
-from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap, serving_tree_path
+from generator.render.argocd import (
+    APP_OF_APPS_DIR,
+    BOOTSTRAP_DIR,
+    overlay_path,
+    render_argocd,
+    render_bootstrap,
+    serving_tree_path,
+)
 from generator.render.common import Document, Tree
 from generator.render.inference import render_inference
 from generator.render.kueue import render_kueue
+from generator.render.overlays import overlay
 from generator.render.registration import render_registration
 from generator.render.runtime import render_runtime
 from generator.render.upload import render_upload
@@ -41,7 +50,8 @@ def _add_root(tree: Tree, folder: str, files: dict[str, list[Document]]) -> None
     tree[f"{folder}/kustomization.yaml"] = [kustomization(list(files))]
 
 
-def render(portfolio: Portfolio) -> Tree:
+def render_serving(portfolio: Portfolio) -> Tree:
+    """The serving tree (gitops/<application>/base) of a portfolio."""
     tree: Tree = {}
     base = serving_tree_path(portfolio)
     present = []
@@ -51,7 +61,19 @@ def render(portfolio: Portfolio) -> Tree:
             _add_root(tree, f"{base}/{folder}", files)
             present.append(folder)
     tree[f"{base}/kustomization.yaml"] = [kustomization(present)]
+    return tree
+
+
+def render(portfolio: Portfolio) -> Tree:
+    tree = render_serving(portfolio)
     serving = dict(tree)
+    for env in portfolio.environments:
+        folder = overlay_path(portfolio, env.name)
+        env_kustomization, added = overlay(serving, render_serving(environment_portfolio(portfolio, env)),
+                                           base_dir="../../base")
+        tree[f"{folder}/kustomization.yaml"] = [env_kustomization]
+        if added:
+            tree[f"{folder}/added.yaml"] = added
     _add_root(tree, APP_OF_APPS_DIR, render_argocd(portfolio))
     _add_root(tree, BOOTSTRAP_DIR, render_bootstrap(portfolio, serving))
     return dict(sorted(tree.items()))

@@ -27,12 +27,16 @@ def serving_tree_path(portfolio: Portfolio) -> str:
     return f"gitops/{portfolio.gitops.application}/base"
 
 
+def overlay_path(portfolio: Portfolio, environment: str) -> str:
+    return f"gitops/{portfolio.gitops.application}/overlays/{environment}"
+
+
 def controller_service_account(portfolio: Portfolio) -> str:
     """The application controller's ServiceAccount, named after the ArgoCD instance by the operator."""
     return f"{portfolio.gitops.argocd_instance}-argocd-application-controller"
 
 
-def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str,
+def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str, server: str | None = None,
                  ignore: list[Document] | None = None) -> Document:
     """An Application of this repository: `path` synced into `namespace`, automated with retries."""
     gitops = portfolio.gitops
@@ -40,7 +44,7 @@ def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str,
     spec: Document = {
         "project": gitops.project,
         "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
-        "destination": {"server": gitops.destination_server, "namespace": namespace},
+        "destination": {"server": server or gitops.destination_server, "namespace": namespace},
     }
     if ignore:
         # Without RespectIgnoreDifferences a sync would still write Git's value over the ignored field.
@@ -66,6 +70,14 @@ def application(portfolio: Portfolio) -> Document:
     return _application(portfolio, name=portfolio.gitops.application, path=serving_tree_path(portfolio),
                         namespace=portfolio.namespace,
                         ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
+
+
+def environment_applications(portfolio: Portfolio) -> list[Document]:
+    """With environments, one Application per cluster, each syncing its overlay there (and none for the base)."""
+    return [_application(portfolio, name=f"{portfolio.gitops.application}-{env.name}", path=overlay_path(portfolio, env.name),
+                         namespace=portfolio.namespace, server=env.destination_server,
+                         ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
+            for env in portfolio.environments]
 
 
 def root_application(portfolio: Portfolio) -> Document:
@@ -141,6 +153,8 @@ def app_project(portfolio: Portfolio, serving: Tree) -> Document:
                 namespaces[namespace] = None
             else:
                 cluster[key] = None
+    # The app-of-apps and its children live on Argo CD's own cluster; each environment's serving tree on its cluster.
+    servers = list(dict.fromkeys([gitops.destination_server, *(e.destination_server for e in portfolio.environments)]))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
@@ -148,7 +162,7 @@ def app_project(portfolio: Portfolio, serving: Tree) -> Document:
         "spec": {
             "description": f"The model portfolio's GitOps tree ({gitops.application}): exactly its namespaces and kinds",
             "sourceRepos": [gitops.repo_url],
-            "destinations": [{"server": gitops.destination_server, "namespace": ns} for ns in sorted(namespaces)],
+            "destinations": [{"server": server, "namespace": ns} for server in servers for ns in sorted(namespaces)],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(cluster)],
             "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(namespaced)],
         },
@@ -156,6 +170,8 @@ def app_project(portfolio: Portfolio, serving: Tree) -> Document:
 
 
 def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
+    if portfolio.environments:
+        return {f"{a['metadata']['name']}.yaml": [a] for a in environment_applications(portfolio)}
     return {f"{portfolio.gitops.application}.yaml": [application(portfolio)]}
 
 
