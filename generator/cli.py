@@ -10,7 +10,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
 from generator.console import EXIT_INTERNAL, EXIT_PROBLEMS, EXIT_USAGE, Outcome, emit, err
@@ -52,10 +51,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked (importlib.metadata is slow to import)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        parser.exit()
+
+
 def _version() -> str:
     try:
+        from importlib import metadata
+
         return metadata.version("gpuaas-generator")
-    except metadata.PackageNotFoundError:
+    except ImportError:
         return "unknown (not installed)"
 
 
@@ -86,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m generator", formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="GitOps generator for GPU-as-a-Service model portfolios on OpenShift AI.",
                      epilog="exit codes: 0 success, 1 problems found, 2 usage error, 3 internal error (a bug)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     made = {}
     for name, (_, summary, examples) in COMMANDS.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from generator.output.tree import write_tree
 from generator.pipeline import Prepared, prepare
 from generator.render import render
 from generator.render.common import Tree
+
+# Converted CRDs are cached between runs; the tests keep theirs apart from the user's (subprocesses inherit it).
+os.environ["GPUAAS_GENERATOR_CACHE"] = tempfile.mkdtemp(prefix="gpuaas-generator-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIOS = ROOT / "tests" / "fixtures" / "portfolios"

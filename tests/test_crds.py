@@ -11,6 +11,7 @@ from generator.checks.crds import CrdCatalog, to_json_schema
 from generator.errors import UsageError
 
 CRDS = ROOT / "tests" / "fixtures" / "crds"
+WIDGET_CRD = next((CRDS / "conversion").glob("*.yaml")).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +85,33 @@ def test_conversion_of_a_node() -> None:
 def test_a_crd_dir_that_is_not_a_directory_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a directory"):
         CrdCatalog.from_dirs([tmp_path / "missing"])
+
+
+def test_converted_crds_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.checks import crds
+
+    monkeypatch.setenv("GPUAAS_GENERATOR_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "crds"
+    source.mkdir()
+    (source / "widget.yaml").write_text(WIDGET_CRD, encoding="utf-8")
+    first = CrdCatalog.from_dirs([source])
+    [cached] = list((tmp_path / "cache").iterdir())
+    # read back from the cache, not converted again: the YAML reader is never called
+    monkeypatch.setattr(crds, "_crd_documents", lambda path: pytest.fail("converted again"))
+    second = CrdCatalog.from_dirs([source])
+    assert second.by_key == first.by_key
+    # a changed file is a new key; a damaged cache entry is converted again
+    monkeypatch.undo()
+    monkeypatch.setenv("GPUAAS_GENERATOR_CACHE", str(tmp_path / "cache"))
+    cached.write_text("{not json", encoding="utf-8")
+    assert CrdCatalog.from_dirs([source]).by_key == first.by_key
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GPUAAS_GENERATOR_CACHE", str(blocker / "cache"))  # below a file: cannot be created
+    source = tmp_path / "crds"
+    source.mkdir()
+    (source / "widget.yaml").write_text(WIDGET_CRD, encoding="utf-8")
+    assert CrdCatalog.from_dirs([source]).find("example.com/v1", "Widget") is not None

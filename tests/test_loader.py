@@ -122,3 +122,17 @@ def test_mutated_portfolio_never_raises_anything_else(tmp_path: Path, at: int, i
 def test_pattern_errors_say_what_is_allowed(tmp_path: Path, old: str, new: str, expected: str) -> None:
     [problem] = problems_in(tmp_path, replace_once(MINIMAL_TEXT, old, new))
     assert problem.rule == "SCH001" and problem.message.startswith(expected)
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_plain_scalars_are_read_by_yaml_1_2_as_kubernetes_tools_read_them(loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from generator.model import yamlread
+
+    monkeypatch.setattr(yamlread, "_LOADER", getattr(yaml, loader))
+    text = ("int: 0\nquoted: \"0\"\nyes: yes\non: off\noctal: 0o17\nleading: 0777\nhex: 0x1f\nfloat: 13.5\nexp: 1e3\n"
+            "t: true\nf: False\nnull: ~\nempty:\ninf: -.inf\nblock: |\n  x\n")
+    assert yamlread.read_yaml(text).data == {
+        "int": 0, "quoted": "0", "yes": "yes", "on": "off", "octal": 15, "leading": 777, "hex": 31, "float": 13.5,
+        "exp": 1000.0, "t": True, "f": False, None: None, "empty": None, "inf": float("-inf"), "block": "x\n"}

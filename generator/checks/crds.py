@@ -9,15 +9,21 @@ The CEL rules that the conversion drops are evaluated separately (`generator.che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
 
-from generator.checks.cel import CelReport, evaluate
 from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    from generator.checks.cel import CelReport
 
 Schema = dict[str, Any]
 # The upstream CRDs are megabytes of YAML; libyaml reads them ten times faster when present.
@@ -97,6 +103,49 @@ def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
     return versions
 
 
+# Bump when the conversion changes: cached conversions of an older one are then ignored.
+CONVERSION = "1"
+
+
+def cache_dir() -> Path:
+    """Where converted CRDs are kept between runs: $GPUAAS_GENERATOR_CACHE, else the user's cache directory."""
+    explicit = os.environ.get("GPUAAS_GENERATOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gpuaas-generator" / "crds"
+
+
+def file_versions(path: Path) -> list[CrdVersion]:
+    """The served versions a CRD file holds, converted once per distinct content: megabytes of YAML are parsed and
+    converted on the first run, and read back as JSON, many times faster, on every later one."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{path}: not readable: {error}") from error
+    cached = cache_dir() / f"{hashlib.sha256(data).hexdigest()}-{CONVERSION}.json"
+    try:
+        return [CrdVersion(**{**entry, "source": str(path)}) for entry in json.loads(cached.read_bytes())]
+    except (OSError, ValueError, TypeError):
+        pass  # not cached yet, or unreadable: convert
+    versions: list[CrdVersion] = []
+    for crd in _crd_documents(path):
+        try:
+            versions += crd_versions(crd, str(path))
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise UsageError(f"{path}: not a CustomResourceDefinition of the expected shape "
+                             f"({type(error).__name__}: {error})") from error
+    try:  # a cache that cannot be written only costs time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=cached.parent, prefix=".crd-")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump([{k: v for k, v in asdict(version).items() if k != "source"} for version in versions], out)
+        os.replace(temporary, cached)
+    except OSError:
+        pass
+    return versions
+
+
 class CrdCatalog:
     """Served CRD versions by (apiVersion, kind)."""
 
@@ -112,12 +161,7 @@ class CrdCatalog:
                 raise UsageError(f"--crd-dir {folder}: not a directory")
             for path in sorted(folder.rglob("*")):
                 if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
-                    for crd in _crd_documents(path):
-                        try:
-                            versions += crd_versions(crd, str(path))
-                        except (AttributeError, KeyError, TypeError, ValueError) as error:
-                            raise UsageError(f"{path}: not a CustomResourceDefinition of the expected shape "
-                                             f"({type(error).__name__}: {error})") from error
+                    versions += file_versions(path)
         return cls(versions)
 
     def find(self, api_version: str, kind: str) -> CrdVersion | None:
@@ -128,6 +172,8 @@ class CrdCatalog:
         found = self.by_key.get((str(document.get("apiVersion")), str(document.get("kind"))))
         if found is None or found.openapi is None:
             return None
+        from generator.checks.cel import evaluate  # the CEL library is slow to import: only when there are rules
+
         return evaluate(document, found.openapi)
 
     def errors(self, document: dict[str, Any]) -> list[jsonschema.ValidationError] | None:

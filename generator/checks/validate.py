@@ -13,8 +13,6 @@ import jsonschema
 import kubernetes_validate
 import kubernetes_validate.utils
 from referencing import Registry, Resource
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from generator.checks.crds import CrdCatalog
 from generator.checks.lint import TreeProblem, lint_tree
@@ -117,6 +115,9 @@ class EmittedPositions:
         self._parsed: dict[str, list[Any]] = {}
 
     def position(self, file: str, document: int, path: FieldPath) -> tuple[int, int]:
+        from ruamel.yaml import YAML  # only when there is something to report
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         if file not in self._parsed:  # only a file with something to report is serialised and read back
             self._parsed[file] = list(YAML(typ="rt").load_all(dump_documents(self._tree[file])))
         node: Any = self._parsed[file][document]

@@ -10,26 +10,20 @@ import difflib
 import stat
 import types
 import typing
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+import yaml
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from generator.diagnostics import Diagnostic, FieldPath, Problem, format_path
 from generator.errors import DiagnosticsError, UsageError
 from generator.model.fields import PATTERN_HELP
 from generator.model.portfolio import Portfolio
+from generator.model.yamlread import YamlProblem, read_yaml
 
 MAX_FILE_BYTES = 64 << 20  # a portfolio of 5,000 models is about 5 MiB
-MAX_NODES = 100_000  # aliases may always expand to this many nodes ...
-ALIAS_EXPANSION = 4  # ... or to this many times the nodes written, whichever is more
-MAX_DEPTH = 64
-_STANDARD_TAG = "tag:yaml.org,2002:"
 
 
 
@@ -65,61 +59,6 @@ class LoadedPortfolio:
     source: SourceMap
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _Converter:
-    """Turns ruamel's round-trip tree into plain data while recording positions."""
-
-    def __init__(self, source: SourceMap, *, limit: int) -> None:
-        self.source = source
-        self.limit = limit
-        self.nodes = 0
-
-    def convert(self, node: Any, path: FieldPath) -> Any:
-        self.nodes += 1
-        if self.nodes > self.limit:
-            raise _TooLarge
-        if isinstance(node, CommentedMap):
-            out: dict[Any, Any] = {}
-            for key, value in node.items():
-                child = (*path, key if isinstance(key, (str, int)) else str(key))
-                self._record(node, key, child)
-                out[key] = self.convert(value, child)
-            return out
-        if isinstance(node, CommentedSeq):
-            items = []
-            for index, value in enumerate(node):
-                child = (*path, index)
-                try:
-                    line, col = node.lc.item(index)
-                    self.source.values[child] = (line + 1, col + 1)
-                except (KeyError, IndexError, TypeError):
-                    pass
-                items.append(self.convert(value, child))
-            return items
-        if isinstance(node, str):
-            return str(node)
-        if isinstance(node, bool) or node is None:
-            return node
-        if isinstance(node, int):
-            return int(node)
-        if isinstance(node, float):
-            return float(node)
-        return node
-
-    def _record(self, node: CommentedMap, key: Any, child: FieldPath) -> None:
-        # Keys brought in by a `<<` merge have no position of their own; they inherit the parent's.
-        try:
-            kline, kcol = node.lc.key(key)
-            vline, vcol = node.lc.value(key)
-        except (KeyError, TypeError):
-            return
-        self.source.keys[child] = (kline + 1, kcol + 1)
-        self.source.values[child] = (vline + 1, vcol + 1)
-
-
 def read_portfolio_text(path: Path) -> bytes:
     """The file's bytes; only a regular file, and never more than the size limit (a FIFO or /dev/zero is refused)."""
     try:
@@ -140,63 +79,6 @@ def read_portfolio_text(path: Path) -> bytes:
     return data
 
 
-def _scan(yaml: YAML, text: str) -> tuple[list[Problem], int, dict[FieldPath, tuple[int, int]]]:
-    """Read the event stream before anything is built from it: explicit tags (only plain YAML is accepted, so
-    nothing is ever constructed from a tag), the nesting depth, and the number of nodes as written."""
-    problems: list[Problem] = []
-    marks: dict[FieldPath, tuple[int, int]] = {}
-    # Each open collection: [path, is_mapping, expecting_a_key, last_key, next_index]
-    stack: list[list[Any]] = []
-    nodes = 0
-
-    def place() -> tuple[FieldPath, bool]:
-        """The path of the node that starts now, and whether it is a mapping key."""
-        if not stack:
-            return (), False
-        top = stack[-1]
-        if top[1]:
-            return (*top[0], top[3]) if not top[2] else top[0], top[2]
-        return (*top[0], top[4]), False
-
-    def done() -> None:
-        """A node ended: the mapping now expects its next key, the sequence its next item."""
-        if stack:
-            top = stack[-1]
-            if top[1]:
-                top[2] = not top[2]
-            else:
-                top[4] += 1
-
-    for event in yaml.parse(text):
-        kind = type(event).__name__
-        if kind not in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent", "AliasEvent",
-                        "MappingEndEvent", "SequenceEndEvent"):
-            continue
-        if kind in ("MappingEndEvent", "SequenceEndEvent"):
-            stack.pop()
-            done()
-            continue
-        nodes += 1
-        path, is_key = place()
-        tag = getattr(event, "tag", None)
-        if tag is not None:
-            mark = event.start_mark
-            marks[path] = (mark.line + 1, mark.column + 1)
-            shown = tag.replace(_STANDARD_TAG, "!!")
-            problems.append(Problem(path, "YAML004", f"YAML tag {shown!r}: plain values only (no tags, standard or not)"))
-        if kind == "ScalarEvent" and is_key and stack:
-            stack[-1][3] = str(event.value)
-        if kind in ("MappingStartEvent", "SequenceStartEvent"):
-            if len(stack) >= MAX_DEPTH:
-                mark = event.start_mark
-                raise DiagnosticsError([Diagnostic("", mark.line + 1, mark.column + 1, "YAML006", "",
-                                                   f"nested deeper than {MAX_DEPTH} levels")])
-            stack.append([path, kind == "MappingStartEvent", True, None, 0])
-        else:
-            done()
-    return problems, nodes, marks
-
-
 def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
     source = SourceMap(file)
 
@@ -209,49 +91,35 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise fail("YAML001", f"not UTF-8 text (byte {e.start})") from e
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
     try:
-        tags, written, marks = _scan(yaml, text)
-        if tags:
-            for path, position in marks.items():
-                source.values[path] = position
-            raise DiagnosticsError([source.locate(p) for p in tags])
-        with warnings.catch_warnings():  # a reused anchor is legal YAML; ruamel's warning would reach the user raw
-            warnings.simplefilter("ignore")
-            root = yaml.load(text)
-    except MarkedYAMLError as e:
+        read = read_yaml(text)
+    except YamlProblem as e:
+        raise fail(e.rule, e.message, e.line, e.column) from e
+    except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        rule = "YAML002" if type(e).__name__ == "DuplicateKeyError" else "YAML001"
         problem = (e.problem or "invalid YAML").strip()
-        if rule == "YAML002":
-            problem = problem.split(" with value")[0] + "; each key may appear once in a mapping"
-        elif e.context:
+        if e.context:
             problem = f"{e.context.strip()}: {problem}"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise fail(rule, problem, line, column) from e
-    except DiagnosticsError as e:
-        for diagnostic in e.diagnostics:  # the depth check does not know the file's name
-            if not diagnostic.file:
-                raise fail(diagnostic.rule, diagnostic.message, diagnostic.line, diagnostic.column) from e
-        raise
-    except (YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as e:
+        raise fail("YAML001", problem, line, column) from e
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as e:
         raise fail("YAML001", f"invalid YAML: {e}") from e
+    source.values.update(read.values)
+    source.keys.update(read.keys)
+    if read.tagged:
+        problems = []
+        for path, tag, position in read.tagged:
+            source.values.setdefault(path, position)
+            problems.append(Problem(path, "YAML004", f"YAML tag {tag!r}: plain values only (no tags, standard or not)"))
+        raise DiagnosticsError([source.locate(p) for p in problems])
+    root = read.data
     if root is None:
         raise fail("YAML003", "the file is empty; expected a mapping with namespace, flavors, models, ...")
-    if not isinstance(root, CommentedMap):
-        kind = "list" if isinstance(root, CommentedSeq) else "scalar"
+    if not isinstance(root, dict):
+        kind = "list" if isinstance(root, list) else "scalar"
         raise fail("YAML003", f"the top level must be a mapping of portfolio sections, not a {kind}")
     source.values[()] = (1, 1)
-    # Aliases may repeat what is written, never multiply it (a "billion laughs" expands exponentially).
-    converter = _Converter(source, limit=max(MAX_NODES, ALIAS_EXPANSION * written))
-    try:
-        plain = converter.convert(root, ())
-    except _TooLarge as e:
-        raise fail("YAML006", f"aliases expand the document to more than {converter.limit} nodes") from e
-    except RecursionError as e:
-        raise fail("YAML006", "the document is nested too deeply or refers to itself") from e
-    return plain, source
+    return root, source
 
 
 def _unwrap(annotation: Any) -> Any:
