@@ -95,15 +95,15 @@ def test_converted_crds_are_cached_by_content(tmp_path: Path, monkeypatch: pytes
     source.mkdir()
     (source / "widget.yaml").write_text(WIDGET_CRD, encoding="utf-8")
     first = CrdCatalog.from_dirs([source])
-    [cached] = list((tmp_path / "cache").iterdir())
+    [index] = [p for p in (tmp_path / "cache").iterdir() if p.name.count("-") == 1]  # <sha>-<conversion>.json
     # read back from the cache, not converted again: the YAML reader is never called
     monkeypatch.setattr(crds, "_crd_documents", lambda path: pytest.fail("converted again"))
     second = CrdCatalog.from_dirs([source])
-    assert second.by_key == first.by_key
+    assert second.by_key == first.by_key and second.find("example.com/v1", "Widget") is not None
     # a changed file is a new key; a damaged cache entry is converted again
     monkeypatch.undo()
     monkeypatch.setenv("GPUAAS_GENERATOR_CACHE", str(tmp_path / "cache"))
-    cached.write_text("{not json", encoding="utf-8")
+    index.write_text("{not json", encoding="utf-8")
     assert CrdCatalog.from_dirs([source]).by_key == first.by_key
 
 

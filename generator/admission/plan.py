@@ -112,9 +112,12 @@ class Snapshot:
     models: list[ModelState]
     quota: list[QuotaUse]
     notes: list[str] = field(default_factory=list)
+    _index: dict[str, ModelState] = field(default_factory=dict, repr=False, compare=False)
 
     def model(self, name: str) -> ModelState:
-        return next(m for m in self.models if m.name == name)
+        if len(self._index) != len(self.models):
+            self._index = {m.name: m for m in self.models}
+        return self._index[name]
 
 
 class Cluster:

@@ -12,12 +12,38 @@ lacks (Kubernetes' extension libraries: quantity, url, ip, ...) cannot be evalua
 from __future__ import annotations
 
 import copy
+import importlib.machinery
+import importlib.util
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import cel
+
+def _load_cel() -> ModuleType:
+    """The compiled CEL evaluator. The `cel` package's __init__ also imports its command-line tool (typer, rich,
+    prompt_toolkit: a fifth of a second); the evaluator alone is a Rust extension that needs none of it."""
+    if "cel.cel" in sys.modules:
+        return sys.modules["cel.cel"]
+    spec = importlib.util.find_spec("cel")  # finds the package without running its __init__
+    folder = Path((spec.submodule_search_locations or [""])[0]) if spec else None
+    found = sorted(folder.glob("cel.*.so")) + sorted(folder.glob("cel.*.pyd")) if folder else []
+    if found:
+        loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(found[0]))
+        module_spec = importlib.util.spec_from_file_location("cel.cel", found[0], loader=loader)
+        if module_spec is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            loader.exec_module(module)
+            return module
+    import cel  # another layout: the package as published
+
+    return cel
+
+
+cel = _load_cel()
 
 FieldPath = tuple[str | int, ...]
 Schema = dict[str, Any]

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,8 +104,10 @@ def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
     return versions
 
 
-# Bump when the conversion changes: cached conversions of an older one are then ignored.
-CONVERSION = "1"
+# Bump when the conversion or the cache layout changes: entries of an older one are then ignored.
+CONVERSION = "2"
+
+Loader = Callable[[], CrdVersion]
 
 
 def cache_dir() -> Path:
@@ -116,17 +119,39 @@ def cache_dir() -> Path:
     return Path(base) / "gpuaas-generator" / "crds"
 
 
-def file_versions(path: Path) -> list[CrdVersion]:
-    """The served versions a CRD file holds, converted once per distinct content: megabytes of YAML are parsed and
-    converted on the first run, and read back as JSON, many times faster, on every later one."""
+def _write_atomically(path: Path, content: Any) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".crd-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(content, out)
+    os.replace(temporary, path)
+
+
+def _ready(version: CrdVersion) -> Loader:
+    return lambda: version
+
+
+def _cached(stored_at: Path, source: Path, version: dict[str, str]) -> Loader:
+    def load() -> CrdVersion:
+        stored = json.loads(stored_at.read_bytes())
+        return CrdVersion(version["group"], version["version"], version["kind"], stored["schema"], str(source),
+                          stored["openapi"])
+    return load
+
+
+def file_versions(path: Path) -> dict[tuple[str, str], Loader]:
+    """(apiVersion, kind) -> the served version's schemas, for one CRD file. Each distinct content is converted
+    once: megabytes of YAML are parsed on the first run; later runs read a small index, and the schema of a kind
+    only when a document of that kind is checked."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise UsageError(f"{path}: not readable: {error}") from error
-    cached = cache_dir() / f"{hashlib.sha256(data).hexdigest()}-{CONVERSION}.json"
+    stem = f"{hashlib.sha256(data).hexdigest()}-{CONVERSION}"
+    index = cache_dir() / f"{stem}.json"
     try:
-        return [CrdVersion(**{**entry, "source": str(path)}) for entry in json.loads(cached.read_bytes())]
-    except (OSError, ValueError, TypeError):
+        entries = json.loads(index.read_bytes())
+        return {(f"{e['group']}/{e['version']}", e["kind"]): _cached(index.parent / e["file"], path, e) for e in entries}
+    except (OSError, ValueError, TypeError, KeyError):
         pass  # not cached yet, or unreadable: convert
     versions: list[CrdVersion] = []
     for crd in _crd_documents(path):
@@ -136,40 +161,62 @@ def file_versions(path: Path) -> list[CrdVersion]:
             raise UsageError(f"{path}: not a CustomResourceDefinition of the expected shape "
                              f"({type(error).__name__}: {error})") from error
     try:  # a cache that cannot be written only costs time
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=cached.parent, prefix=".crd-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump([{k: v for k, v in asdict(version).items() if k != "source"} for version in versions], out)
-        os.replace(temporary, cached)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        entries = []
+        for number, version in enumerate(versions):
+            name = f"{stem}-{number}.json"
+            _write_atomically(index.parent / name, {"schema": version.schema, "openapi": version.openapi})
+            entries.append({"group": version.group, "version": version.version, "kind": version.kind, "file": name})
+        _write_atomically(index, entries)  # last: an index names only schemas already written
     except OSError:
         pass
-    return versions
+    return {(f"{v.group}/{v.version}", v.kind): _ready(v) for v in versions}
 
 
 class CrdCatalog:
-    """Served CRD versions by (apiVersion, kind)."""
+    """Served CRD versions by (apiVersion, kind), each read when first needed."""
 
-    def __init__(self, versions: list[CrdVersion]) -> None:
-        self.by_key = {(f"{v.group}/{v.version}", v.kind): v for v in versions}
+    def __init__(self, versions: list[CrdVersion] | None = None,
+                 loaders: dict[tuple[str, str], Loader] | None = None) -> None:
+        self._loaders: dict[tuple[str, str], Loader] = dict(loaders or {})
+        self._loaders.update({(f"{v.group}/{v.version}", v.kind): _ready(v) for v in versions or []})
+        self._loaded: dict[tuple[str, str], CrdVersion] = {}
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
 
     @classmethod
     def from_dirs(cls, dirs: list[Path]) -> CrdCatalog:
-        versions: list[CrdVersion] = []
+        loaders: dict[tuple[str, str], Loader] = {}
         for folder in dirs:
             if not folder.is_dir():
                 raise UsageError(f"--crd-dir {folder}: not a directory")
             for path in sorted(folder.rglob("*")):
                 if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
-                    versions += file_versions(path)
-        return cls(versions)
+                    loaders.update(file_versions(path))
+        return cls(loaders=loaders)
+
+    def _get(self, key: tuple[str, str]) -> CrdVersion | None:
+        if key not in self._loaded:
+            loader = self._loaders.get(key)
+            if loader is None:
+                return None
+            try:
+                self._loaded[key] = loader()
+            except (OSError, ValueError, TypeError, KeyError) as error:
+                raise UsageError(f"the cached schema of {key[0]} {key[1]} is unreadable ({error}); delete "
+                                 f"{cache_dir()} and run again") from error
+        return self._loaded[key]
+
+    @property
+    def by_key(self) -> dict[tuple[str, str], CrdVersion]:
+        """Every version, read now."""
+        return {key: version for key in sorted(self._loaders) if (version := self._get(key)) is not None}
 
     def find(self, api_version: str, kind: str) -> CrdVersion | None:
-        return self.by_key.get((api_version, kind))
+        return self._get((api_version, kind))
 
     def rules(self, document: dict[str, Any]) -> CelReport | None:
         """The CEL rules of the document's CRD, evaluated on it; None when no schema is known."""
-        found = self.by_key.get((str(document.get("apiVersion")), str(document.get("kind"))))
+        found = self._get((str(document.get("apiVersion")), str(document.get("kind"))))
         if found is None or found.openapi is None:
             return None
         from generator.checks.cel import evaluate  # the CEL library is slow to import: only when there are rules
@@ -179,7 +226,7 @@ class CrdCatalog:
     def errors(self, document: dict[str, Any]) -> list[jsonschema.ValidationError] | None:
         """None when no schema is known for the document; else its validation errors."""
         key = (str(document.get("apiVersion")), str(document.get("kind")))
-        found = self.by_key.get(key)
+        found = self._get(key)
         if found is None or found.schema is None:
             return None
         try:

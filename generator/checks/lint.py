@@ -240,10 +240,22 @@ def _containers(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], di
                 yield (*base, key, index), container
 
 
-TreeLint = Callable[[str, int, dict[str, Any], Tree], Iterator[TreeProblem]]
+@dataclass(frozen=True)
+class TreeFacts:
+    """What a lint needs from the rest of the tree, gathered once: a lookup per document stays constant."""
+
+    local_queues: frozenset[tuple[str | None, str]]
+
+    @classmethod
+    def of(cls, tree: Tree) -> TreeFacts:
+        return cls(frozenset((d["metadata"].get("namespace"), d["metadata"]["name"])
+                             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"))
 
 
-def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+TreeLint = Callable[[str, int, dict[str, Any], TreeFacts], Iterator[TreeProblem]]
+
+
+def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """KUEUE001: a queued GPU model with RollingUpdate deadlocks on update under a full quota."""
     if doc.get("kind") != "InferenceService":
         return
@@ -258,20 +270,18 @@ def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], tree: Tree)
                           "with RollingUpdate the new pod waits for the old pod's quota forever")
 
 
-def queue_exists(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def queue_exists(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """KUEUE002: the queue-name label must name a LocalQueue of the same namespace."""
     meta = doc.get("metadata") or {}
     queue = (meta.get("labels") or {}).get("kueue.x-k8s.io/queue-name")
     if not queue:
         return
-    local = {(d["metadata"].get("namespace"), d["metadata"]["name"])
-             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"}
-    if (meta.get("namespace"), queue) not in local:
+    if (meta.get("namespace"), queue) not in facts.local_queues:
         yield TreeProblem(file, index, ("metadata", "labels", "kueue.x-k8s.io/queue-name"), "KUEUE002",
                           f"no LocalQueue {queue!r} in namespace {meta.get('namespace')!r}; the pods would never be admitted")
 
 
-def no_literal_secrets(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def no_literal_secrets(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """SEC001: credentials are referenced through Secrets, never written as values."""
     for base, container in _containers(doc):
         for position, env in enumerate(container.get("env") or []):
@@ -282,7 +292,7 @@ def no_literal_secrets(file: str, index: int, doc: dict[str, Any], tree: Tree) -
         yield TreeProblem(file, index, ("kind",), "SEC001", "a Secret with values must not be committed; reference an existing one")
 
 
-def images_pinned(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def images_pinned(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """IMG001: a floating tag runs different code on every pull."""
     for base, container in _containers(doc):
         image = container.get("image")
@@ -303,7 +313,7 @@ def _pod_security(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], 
         yield ("spec", "predictor", "securityContext"), (spec.get("predictor") or {}).get("securityContext") or {}
 
 
-def restricted_pods(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def restricted_pods(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """SEC002: every pod meets the restricted Pod Security Standard (non-root, RuntimeDefault seccomp, no privilege
     escalation, every capability dropped), the model servers too."""
     pods = list(_pod_security(doc))
@@ -321,7 +331,7 @@ def restricted_pods(file: str, index: int, doc: dict[str, Any], tree: Tree) -> I
                               "(restricted Pod Security)")
 
 
-def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token."""
     if doc.get("kind") != "Job":
         return
@@ -331,7 +341,7 @@ def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], tree: Tree) 
                           "a Job runs under a ServiceAccount of its own with automountServiceAccountToken: false")
 
 
-def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], tree: Tree) -> Iterator[TreeProblem]:
+def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
     """SEC004: Applications use a project of their own; an AppProject allows no wildcard repository, place or kind."""
     spec = doc.get("spec") or {}
     if doc.get("kind") == "Application" and spec.get("project") in (None, "default"):
@@ -352,10 +362,11 @@ TREE_LINTS: tuple[TreeLint, ...] = (
 
 
 def lint_tree(tree: Tree) -> list[TreeProblem]:
+    facts = TreeFacts.of(tree)
     return [
         problem
         for file, docs in tree.items()
         for index, doc in enumerate(docs)
         for lint in TREE_LINTS
-        for problem in lint(file, index, doc, tree)
+        for problem in lint(file, index, doc, facts)
     ]

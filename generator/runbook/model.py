@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 from urllib.parse import urlparse
 
@@ -97,7 +98,11 @@ class RunbookFacts:
         return serving_namespaces(self.portfolio)
 
     def namespace_of(self, model: str) -> str:
-        return model_namespace(next(m for m in self.portfolio.models if m.name == model), self.portfolio)
+        return self._namespaces[model]
+
+    @cached_property
+    def _namespaces(self) -> dict[str, str]:
+        return {m.name: model_namespace(m, self.portfolio) for m in self.portfolio.models}
 
     @property
     def scope(self) -> tuple[str, ...]:
