@@ -208,11 +208,14 @@ def diff_data(changes: list[ResourceChange]) -> dict[str, object]:
             "notes": review_notes(changes)}
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the files were written by PyYAML: read them as it does
+
+
 def _parse(files: dict[str, str]) -> Tree:
     tree: Tree = {}
     for path, text in sorted(files.items()):
         try:
-            tree[path] = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+            tree[path] = [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
         except yaml.YAMLError as error:
             raise UsageError(f"{path}: not YAML: {error}") from error
     return tree
@@ -233,8 +236,21 @@ def tree_from_git(repository: Path, revision: str) -> Tree:
         except (OSError, subprocess.CalledProcessError) as error:
             raise UsageError(f"--against {revision}: not a directory nor a git revision of {repository}") from error
 
-    names = [n for n in git("ls-tree", "-r", "--name-only", revision, "--", OUTPUT_ROOT).splitlines() if n.endswith(".yaml")]
-    return _parse({name: git("show", f"{revision}:{name}") for name in names})
+    listing = [line.split("\t", 1) for line in git("ls-tree", "-r", revision, "--", OUTPUT_ROOT).splitlines()]
+    blobs = [(meta.split()[2], name) for meta, name in listing if name.endswith(".yaml") and meta.split()[1] == "blob"]
+    # One `git cat-file --batch` for every file: a process per file costs seconds on a large tree.
+    try:
+        out = subprocess.run(["git", "-C", str(repository), "cat-file", "--batch"], capture_output=True, check=True,
+                             input="".join(f"{sha}\n" for sha, _ in blobs).encode()).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise UsageError(f"--against {revision}: cannot read its files from git") from error
+    files, offset = {}, 0
+    for _, name in blobs:
+        header_end = out.index(b"\n", offset)
+        size = int(out[offset:header_end].split()[2])
+        files[name] = out[header_end + 1:header_end + 1 + size].decode("utf-8")
+        offset = header_end + 1 + size + 1  # the content is followed by a newline
+    return _parse(files)
 
 
 def file_from_git(repository: Path, revision: str, path: str) -> str | None:
