@@ -50,9 +50,11 @@ def format_path(path: tuple[str | int, ...]) -> str:
     """('models', 2, 'gpus') -> 'models[2].gpus'; keys with dots or slashes in brackets: labels["a.b/c"]."""
     out = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif "." in part or "/" in part:
+            continue
+        part = str(part)  # a YAML key may be a float, a bool or null: name it as the user wrote it
+        if "." in part or "/" in part:
             out += f'["{part}"]'
         else:
             out += f".{part}" if out else part

@@ -39,6 +39,8 @@ BAD_VALUES = {
     "size-1e400": ("    sizeGB: 2", "    sizeGB: 1e400", "SCH001", "models[0].sizeGB"),
     "bool-tag": ("namespace: demo", "namespace: !!bool demo", "YAML004", "namespace"),
     "set-tag": ("namespace: demo", "namespace: !!set demo", "YAML004", "namespace"),
+    "tag-under-float-key": ("namespace: demo", "1e308: !!bool x", "YAML004", "1e+308"),
+    "tag-under-bool-key": ("namespace: demo", "true: !!bool x", "YAML004", "True"),
     "omap-tag": ("namespace: demo", "namespace: !!omap demo", "YAML004", "namespace"),
     "python-tag": ("namespace: demo", "namespace: !!python/object/apply:os.system [touch x]", "YAML004", "namespace"),
     "backoff-int32": ("jobs:\n", "jobs:\n  backoffLimit: 2147483648\n", "SCH001", "jobs.backoffLimit"),
