@@ -3,12 +3,15 @@ borrowWithinCohort, and a property that every simulation settles without evictin
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator.admission import preemption
 from generator.admission.kueue import Workload, simulate
 
 GPU = "nvidia.com/gpu"
@@ -157,3 +160,18 @@ def test_every_simulation_ends_in_a_steady_state_or_names_the_ring(case: Any) ->
             assert used <= resource["nominalQuota"] + resource["borrowingLimit"]
     total = sum(q["spec"]["resourceGroups"][0]["flavors"][0]["resources"][0]["nominalQuota"] for q in queues)
     assert sum(u.get(("l4", GPU), Decimal(0)) for u in result.usage.values()) <= total
+
+
+@settings(max_examples=300, deadline=None)
+@given(cohorts())
+def test_the_preemptors_shortcuts_change_no_outcome(case: Any) -> None:
+    """Skipping priority levels a policy cannot reach, and other queues a preemptor cannot use, decides exactly as
+    gathering every running workload as a candidate does."""
+    queues, workloads = case
+    fast = simulate(flavors=[L4], cluster_queues=queues, workloads=copy.deepcopy(workloads), priority_classes=PRIORITIES)
+    with mock.patch.object(preemption, "_may_reach", lambda *_: True), \
+            mock.patch.object(preemption, "_own_can_reach_nominal", lambda *_: True):
+        full = simulate(flavors=[L4], cluster_queues=queues, workloads=copy.deepcopy(workloads), priority_classes=PRIORITIES)
+    assert fast.preemptions == full.preemptions and fast.loop == full.loop
+    assert {n: (o.state, o.flavors, o.reason) for n, o in fast.outcomes.items()} == \
+        {n: (o.state, o.flavors, o.reason) for n, o in full.outcomes.items()}

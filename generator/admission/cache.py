@@ -20,7 +20,9 @@ class Cache:
         self.selector_rule = selector_rule
         self.usage: dict[str, Usage] = {q.name: {} for q in queues}
         self.running: dict[str, Workload] = {}
-        self.running_on: dict[str, dict[str, Workload]] = {}  # flavor -> running workloads using it
+        # flavor -> ClusterQueue -> priority -> running workloads: a preemptor reads only the queues and priorities
+        # it may take from, so a cohort of many busy queues costs it little
+        self.running_on: dict[str, dict[str, dict[int, dict[str, Workload]]]] = {}
         self.clock = 0
         # Cohort -> its members, computed once: lookups stay constant as queues grow.
         self.cohorts: dict[str, list[ClusterQueue]] = {}
@@ -77,12 +79,12 @@ class Cache:
         w.admitted_flavors, w.admitted_at = flavors, self.clock
         self.running[w.name] = w
         for flavor in set(flavors.values()):
-            self.running_on.setdefault(flavor, {})[w.name] = w
+            self.running_on.setdefault(flavor, {}).setdefault(w.cluster_queue, {}).setdefault(self.priority(w), {})[w.name] = w
         self.charge(w, self.usage)
 
     def evict(self, w: Workload) -> None:
         self.release(w, self.usage)
         del self.running[w.name]
         for flavor in set((w.admitted_flavors or {}).values()):
-            del self.running_on[flavor][w.name]
+            del self.running_on[flavor][w.cluster_queue][self.priority(w)][w.name]
         w.admitted_flavors, w.admitted_at = None, None

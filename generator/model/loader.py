@@ -23,7 +23,7 @@ from generator.model.fields import PATTERN_HELP
 from generator.model.portfolio import Portfolio
 from generator.model.yamlread import YamlProblem, read_yaml
 
-MAX_FILE_BYTES = 64 << 20  # a portfolio of 5,000 models is about 5 MiB
+MAX_FILE_BYTES = 64 << 20  # the 5,000-model benchmark portfolio is 2.4 MiB
 
 
 

@@ -97,13 +97,13 @@ def measure(size: str, args: argparse.Namespace) -> dict[str, tuple[float, int]]
             if command == "build":
                 shutil.rmtree(before / "gitops")
             cwd = after if command == "diff" else before
-            seconds, peak, _ = run(argv[command], cwd, args.kustomize_timeout if command == "kustomize" else None)
-            times.append(seconds)
+            took, peak, _ = run(argv[command], cwd, args.kustomize_timeout if command == "kustomize" else None)
+            times.append(took)
             peaks.append(peak)
-            if seconds > args.repeat_below:
+            if took > args.repeat_below:
                 break
         results[command] = (statistics.median(times), max(peaks))
-        print(f"  {size:>7} {command:<14} {results[command][0]:8.2f} s  {max(peaks) / 1024:7.0f} MiB  ({len(times)} runs)",
+        print(f"  {size:>7} {command:<14} {seconds(results[command][0]):>10}  {max(peaks) / 1024:7.0f} MiB  ({len(times)} runs)",
               file=sys.stderr)
     shutil.rmtree(work)
     return results
