@@ -165,10 +165,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted\n")
         return 130
+    except ModuleNotFoundError as error:  # a dependency missing from this Python is set-up, not a bug
+        if not error.name or error.name.split(".")[0] == "generator":
+            return _internal(error)
+        err(f"error: the Python module {error.name!r}, which the generator needs, is not installed in "
+            f"{sys.executable}; install the project with its dependencies (pip install -e .) or run the "
+            "Python that has them (.venv/bin/python -m generator, as the README sets up)\n")
+        return EXIT_USAGE
     except Exception as error:  # the last line of defence: a bug, reported without a traceback
-        err(f"internal error: {type(error).__name__}: {error}\n"
-            "this is a bug in the generator; please report it with the command you ran\n")
-        return EXIT_INTERNAL
+        return _internal(error)
+
+
+def _internal(error: BaseException) -> int:
+    err(f"internal error: {type(error).__name__}: {error}\n"
+        "this is a bug in the generator; please report it with the command you ran\n")
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m generator` goes through __main__.py

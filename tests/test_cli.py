@@ -74,3 +74,19 @@ def test_build_writes_the_tree_and_reports_counts(tmp_path: Path) -> None:
 def test_schema_is_current() -> None:
     result = run("schema", "--check")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_missing_dependency_is_a_set_up_error_and_a_missing_own_module_a_bug(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import generator.cli as cli
+
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(cli.importlib, "import_module", lambda _: missing("kubernetes_validate"))
+    assert main(["build", "--check"]) == 2
+    said = capsys.readouterr().err
+    assert "'kubernetes_validate'" in said and "pip install -e ." in said and "internal error" not in said
+    monkeypatch.setattr(cli.importlib, "import_module", lambda _: missing("generator.commands.gone"))
+    assert main(["build", "--check"]) == 3
+    assert "internal error: ModuleNotFoundError" in capsys.readouterr().err

@@ -3,27 +3,14 @@ each resource group on its own, flavors in order, as Kueue's flavorassigner does
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from generator.admission.cache import Cache
-from generator.admission.objects import ClusterQueue, ResourceGroup, Usage, Workload, show_amount, tolerates
+from generator.admission.objects import ClusterQueue, ResourceGroup, Usage, Workload, expression_holds, show_amount, tolerates
 from generator.admission.preemption import victims as find_victims
 
 # Ranks of a flavor assignment, best last (rule 5: fit > reclaim > preempt > no candidates).
 NO_FIT, PREEMPT, RECLAIM, FIT = 0, 1, 2, 3
-
-
-def _expression_holds(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = str(expr.get("key", "")), expr.get("operator"), list(expr.get("values") or [])
-    present = key in labels
-    return {
-        "In": present and labels.get(key) in values,
-        "NotIn": not present or labels.get(key) not in values,
-        "Exists": present,
-        "DoesNotExist": not present,
-    }.get(str(op), True)
 
 
 # Rule 3: taints, then selector and required affinity against the flavor's labels.
@@ -43,7 +30,7 @@ def flavor_rejection(cache: Cache, w: Workload, flavor_name: str, group: Resourc
             return f"{flavor_name}: nodeSelector {key}={value} does not match the flavor's node labels"
     if w.node_affinity:
         relevant = [[e for e in term if e.get("key") in keys] for term in w.node_affinity]
-        if not any(all(_expression_holds(e, flavor.node_labels) for e in term) for term in relevant):
+        if not any(all(expression_holds(e, flavor.node_labels) for e in term) for term in relevant):
             return f"{flavor_name}: required node affinity does not match the flavor's node labels"
     return None
 

@@ -185,7 +185,8 @@ def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]
     return False
 
 
-def _expression_holds(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+def expression_holds(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A node-selector requirement against a flavor's labels (an unknown operator does not reject)."""
     key, op, values = str(expr.get("key", "")), expr.get("operator"), list(expr.get("values") or [])
     present = key in labels
     return {
