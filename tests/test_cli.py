@@ -77,16 +77,19 @@ def test_schema_is_current() -> None:
 
 
 def test_a_missing_dependency_is_a_set_up_error_and_a_missing_own_module_a_bug(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import generator.cli as cli
 
     def missing(name: str) -> None:
         raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
     monkeypatch.setattr(cli.importlib, "import_module", lambda _: missing("kubernetes_validate"))
-    assert main(["build", "--check"]) == 2
+    portfolio = tmp_path / "portfolio.yaml"
+    portfolio.write_text(MINIMAL_TEXT, encoding="utf-8")
+    command = ["build", "--check", "--portfolio", str(portfolio), "--root", str(tmp_path)]
+    assert main(command) == 2
     said = capsys.readouterr().err
     assert "'kubernetes_validate'" in said and "pip install -e ." in said and "internal error" not in said
     monkeypatch.setattr(cli.importlib, "import_module", lambda _: missing("generator.commands.gone"))
-    assert main(["build", "--check"]) == 3
+    assert main(command) == 3
     assert "internal error: ModuleNotFoundError" in capsys.readouterr().err
