@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from generator.checks.annotations import annotation_keys_stay_strings, annotations_the_generator_owns
 from generator.diagnostics import Problem, Severity
 from generator.model.derive import tensor_parallel_size
 from generator.model.portfolio import Model, Portfolio
@@ -197,6 +198,8 @@ PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     flavor_labels_reach_the_nodes,
     no_default_queue,
     models_require_authentication,
+    annotations_the_generator_owns,
+    annotation_keys_stay_strings,
 )
 
 

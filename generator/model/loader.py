@@ -10,6 +10,7 @@ import difflib
 import stat
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -21,7 +22,7 @@ from generator.diagnostics import Diagnostic, FieldPath, Problem, format_path
 from generator.errors import DiagnosticsError, UsageError
 from generator.model.fields import PATTERN_HELP
 from generator.model.portfolio import Portfolio
-from generator.model.yamlread import YamlProblem, read_yaml
+from generator.model.yamlread import YamlProblem, path_key, read_yaml
 
 MAX_FILE_BYTES = 64 << 20  # the 5,000-model benchmark portfolio is 2.4 MiB
 
@@ -119,7 +120,39 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, SourceMap]:
         kind = "list" if isinstance(root, list) else "scalar"
         raise fail("YAML003", f"the top level must be a mapping of portfolio sections, not a {kind}")
     source.values[()] = (1, 1)
+    controls = [Problem(path, "YAML007", f"{what} holds the control character U+{ord(char):04X} (written as an escape): "
+                        "the YAML readers downstream (kustomize, Argo CD) refuse it; remove it", at_key=what == "the key")
+                for path, what, char in _control_characters(root, ())]
+    if controls:
+        raise DiagnosticsError([source.locate(p) for p in controls])
     return root, source
+
+
+def _unprintable(text: str) -> str | None:
+    """The first character YAML may not carry in a stream (escapes in double quotes can still make one), and NEL
+    (U+0085), a line break to YAML 1.1 that kustomize does not keep."""
+    for char in text:
+        code = ord(char)
+        if not (code in (0x09, 0x0A, 0x0D) or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF
+                or 0xE000 <= code <= 0xFFFD or code >= 0x10000):
+            return char
+    return None
+
+
+def _control_characters(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str, str]]:
+    if isinstance(value, str):
+        char = _unprintable(value)
+        if char is not None:
+            yield path, "the value", char
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            char = _unprintable(key) if isinstance(key, str) else None
+            if char is not None:
+                yield (*path, path_key(key)), "the key", char
+            yield from _control_characters(item, (*path, path_key(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, (*path, index))
 
 
 def _unwrap(annotation: Any) -> Any:
