@@ -169,6 +169,22 @@ def extra_args_do_not_override(portfolio: Portfolio) -> Iterator[Problem]:
             seen.add(flag.name)
 
 
+_ENV_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def references_name_the_env(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM007: $(VAR) in a vLLM argument is expanded by the kubelet only when the container's env defines VAR; any
+    other is passed to vLLM as it is written (an API key of "$(VLLM_API_KEY)")."""
+    for index, model in enumerate(portfolio.models):
+        defined = set(portfolio.model_defaults.env) | set(model.secret_env)
+        for flag in _flags(model):
+            for name in _ENV_REFERENCE.findall(flag.value or ""):
+                if name not in defined:
+                    yield Problem(_arg_path(index, flag), "VLLM007",
+                                  f"$({name}) names no variable of the container's env, so vLLM gets the text itself; "
+                                  f"define it in models[].secretEnv (from a Secret) or modelDefaults.env")
+
+
 def no_deprecated_oauth_annotation(portfolio: Portfolio) -> Iterator[Problem]:
     """ODH001: OpenShift AI 3.0 uses inject-auth; inject-oauth is the deprecated 2.x annotation."""
     for index, model in enumerate(portfolio.models):
@@ -193,6 +209,7 @@ PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     tool_calling_is_complete,
     tensor_parallel_matches_gpus,
     extra_args_do_not_override,
+    references_name_the_env,
     no_deprecated_oauth_annotation,
     granite_tools_have_their_template,
     flavor_labels_reach_the_nodes,

@@ -270,6 +270,16 @@ def environments_are_consistent(portfolio: Portfolio) -> Iterator[Problem]:
                 yield Problem((*where, "active", m_index), "PF018", f"unknown model {name!r}")
 
 
+def secret_env_is_its_own(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF019: a model's secretEnv names a variable modelDefaults.env does not also set (the container would get two
+    values, and the literal one may win)."""
+    for index, model in enumerate(portfolio.models):
+        for name in model.secret_env:
+            if name in portfolio.model_defaults.env:
+                yield Problem(("models", index, "secretEnv", name), "PF019",
+                              f"{name} is also set by modelDefaults.env; give it one source", at_key=True)
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -285,6 +295,7 @@ RULES: tuple[Rule, ...] = (
     teams_are_consistent,
     team_quotas_fit_the_flavors,
     environments_are_consistent,
+    secret_env_is_its_own,
 )
 
 

@@ -456,6 +456,12 @@ class Vllm(Spec):
     )
 
 
+class SecretKeyRef(Spec):
+    secret: DnsSubdomain = Field(description="A Secret in the model's namespace (never in this repository).",
+                                 examples=["vllm-api-key"])
+    key: SecretKey = Field(description="The key of the value in that Secret.", examples=["token"])
+
+
 class Model(Spec):
     name: DnsLabel = Field(
         description="InferenceService name and served model name.", examples=["mistral-3-bf16"]
@@ -497,6 +503,13 @@ class Model(Spec):
     vllm: Vllm = Field(default_factory=Vllm, description="vLLM settings of this model.")
     resources: Resources | None = Field(
         None, description="CPU and memory of the model pod; defaults to modelDefaults.resources for its GPU count."
+    )
+    secret_env: dict[EnvName, SecretKeyRef] = Field(
+        default_factory=dict,
+        description="Environment of the model's vLLM container read from Secrets (valueFrom.secretKeyRef): the way to "
+        "give vLLM an API key or a token. vLLM reads VLLM_API_KEY itself; a flag can name the variable, as in "
+        "extraArgs: ['--api-key=$(VLLM_API_KEY)'], which Kubernetes expands from the container's env.",
+        examples=[{"VLLM_API_KEY": {"secret": "vllm-api-key", "key": "token"}}],
     )
     annotations: dict[LabelKey, str] = Field(
         default_factory=dict,
