@@ -43,7 +43,33 @@ def test_the_tree_holds_every_model_in_its_teams_namespace(built: Path) -> None:
     services = kinds["InferenceService"]
     assert len(services) == MODELS
     assert {s["metadata"]["namespace"] for s in services} == {f"team-{t:02d}" for t in range(1, TEAMS + 1)}
-    assert len(kinds["ClusterQueue"]) == TEAMS and len(kinds["Job"]) == MODELS + 1  # + the registration Job
+    registration = [j for j in kinds["Job"] if j["metadata"]["name"].startswith("register-models")]
+    assert len(kinds["ClusterQueue"]) == TEAMS and len(kinds["Job"]) == MODELS + len(registration)
+
+
+def _applied_size(doc: dict[str, Any]) -> tuple[int, int]:
+    """(object, annotations) in bytes once client-side apply has stored the object's JSON in an annotation."""
+    own = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    annotations = {**(doc["metadata"].get("annotations") or {}), "kubectl.kubernetes.io/last-applied-configuration": own}
+    applied = {**doc, "metadata": {**doc["metadata"], "annotations": annotations}}
+    return (len(json.dumps(applied, separators=(",", ":"), ensure_ascii=False).encode()),
+            sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items()))
+
+
+def test_every_object_is_within_the_api_servers_limits_and_the_model_list_is_sharded(built: Path) -> None:
+    kinds = written(built)
+    for kind, docs in kinds.items():
+        for doc in docs:
+            size, annotations = _applied_size(doc)
+            assert size <= 1536 * 1024 and annotations <= 256 * 1024, (kind, doc["metadata"].get("name"), size, annotations)
+            if kind in ("ConfigMap", "Secret"):
+                assert sum(len(v.encode()) for v in (doc.get("data") or {}).values()) <= 1024 * 1024
+    shards = [c for c in kinds["ConfigMap"] if "models.json" in c["data"]]
+    registered = [entry["name"] for shard in shards for entry in json.loads(shard["data"]["models.json"])]
+    assert len(shards) >= 3 and sorted(registered) == sorted(s["metadata"]["name"] for s in kinds["InferenceService"])
+    mounted = {j["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] for j in kinds["Job"]
+               if j["metadata"]["name"].startswith("register-models")}
+    assert mounted == {s["metadata"]["name"] for s in shards}
 
 
 def test_it_validates_against_the_upstream_crds(built: Path, upstream_crds: Path,

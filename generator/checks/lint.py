@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.checks.annotations import annotation_keys_stay_strings, annotations_the_generator_owns
-from generator.diagnostics import Problem, Severity
+from generator.checks.limits import names_and_labels, object_sizes
+from generator.checks.treelint import TreeFacts, TreeLint, TreeProblem
+from generator.diagnostics import Problem
 from generator.model.derive import tensor_parallel_size
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Tree
@@ -224,18 +226,6 @@ def lint_portfolio(portfolio: Portfolio) -> list[Problem]:
     return [p for lint in PORTFOLIO_LINTS for p in lint(portfolio)]
 
 
-@dataclass(frozen=True)
-class TreeProblem:
-    """A problem in an emitted document: file, document index, field path."""
-
-    file: str
-    document: int
-    path: tuple[str | int, ...]
-    rule: str
-    message: str
-    severity: Severity = "error"
-
-
 def _pod_specs(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
     spec = doc.get("spec") or {}
     if doc.get("kind") in ("Job", "Deployment", "StatefulSet", "DaemonSet"):
@@ -258,21 +248,6 @@ def _containers(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], di
         for key in ("initContainers", "containers"):
             for index, container in enumerate(pod.get(key) or []):
                 yield (*base, key, index), container
-
-
-@dataclass(frozen=True)
-class TreeFacts:
-    """What a lint needs from the rest of the tree, gathered once: a lookup per document stays constant."""
-
-    local_queues: frozenset[tuple[str | None, str]]
-
-    @classmethod
-    def of(cls, tree: Tree) -> TreeFacts:
-        return cls(frozenset((d["metadata"].get("namespace"), d["metadata"]["name"])
-                             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"))
-
-
-TreeLint = Callable[[str, int, dict[str, Any], TreeFacts], Iterator[TreeProblem]]
 
 
 def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
@@ -377,7 +352,7 @@ def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], fact
 
 TREE_LINTS: tuple[TreeLint, ...] = (
     recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
-    argo_cd_projects_are_narrow,
+    argo_cd_projects_are_narrow, object_sizes, names_and_labels,
 )
 
 

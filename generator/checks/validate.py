@@ -4,6 +4,7 @@ line and column, the document and the field path, and the portfolio line the val
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -15,7 +16,8 @@ import kubernetes_validate.utils
 from referencing import Registry, Resource
 
 from generator.checks.crds import CrdCatalog
-from generator.checks.lint import TreeProblem, lint_tree
+from generator.checks.lint import lint_tree
+from generator.checks.treelint import TreeProblem
 from generator.diagnostics import Diagnostic, format_path
 from generator.model.derive import s3_prefix, uploads
 from generator.model.loader import SourceMap
@@ -145,7 +147,8 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
     flavors = {f.name: i for i, f in enumerate(portfolio.flavors)}
     if kind == "InferenceService" and name in models:
         index = models[name]
-        for prefix, sub in (("spec.predictor.model.args", ("vllm",)), ("spec.predictor.model.resources", ("gpus",)),
+        for prefix, sub in (("metadata.name", ("name",)), ('metadata.labels["kueue.x-k8s.io/priority-class"]', ("priority",)),
+                            ("spec.predictor.model.args", ("vllm",)), ("spec.predictor.model.resources", ("gpus",)),
                             ("spec.predictor.model.storage", ("weights",)), ("spec.predictor.nodeSelector", ("gpus",)),
                             ("metadata.annotations", ("annotations",))):
             if dotted.startswith(prefix):
@@ -168,10 +171,22 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
             first = next(i for i, m in enumerate(portfolio.models) if s3_prefix(m) == upload.prefix)
             return ("models", first, "weights")
     if kind in ("Job", "ConfigMap") and (document.get("metadata") or {}).get("namespace") == portfolio.model_registry.namespace:
+        registered = _registered(document)
+        if len(registered) == 1 and registered[0] in models:  # a shard of one: that model's entry is what fills it
+            return ("models", models[registered[0]])
         return ("modelRegistry",)
     if kind in ("Job", "ConfigMap"):
         return ("jobs",)
     return None
+
+
+def _registered(document: dict[str, Any]) -> list[str]:
+    """The model names in a registration ConfigMap's models.json."""
+    try:
+        entries = json.loads(((document.get("data") or {}).get("models.json")) or "[]")
+    except ValueError:
+        return []
+    return [str(e.get("name")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 class TreeValidator:

@@ -1,4 +1,5 @@
-"""Model Registry registration: one Job for every model, with its real storage URI."""
+"""Model Registry registration: a Job registers every model with its real storage URI; a long list is cut in shards,
+each a ConfigMap and a Job of its own."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import json
 from generator.model.derive import storage_tier, storage_uri
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Document, content_named, job_pod, metadata, service_account
+from generator.render.limits import wire_json
 from generator.render.scripts import script
 
 CONFIGMAP = "model-registration"
+# The escaped models.json of one ConfigMap: with register.py and Argo CD's last-applied copy of the whole object,
+# its annotations stay well below the API server's 256 KiB (render/limits.py).
+SHARD_BYTES = 160 * 1024
 JOB = "register-models"
 SERVICE_ACCOUNT = "model-registration"  # calls the Model Registry's REST API, never the Kubernetes API
 COMPONENT = {"app.kubernetes.io/component": "model-registration"}
@@ -37,12 +42,31 @@ def registration_entry(model: Model, portfolio: Portfolio) -> dict[str, object]:
     }
 
 
-def registration_configmap(portfolio: Portfolio) -> Document:
-    entries = [registration_entry(m, portfolio) for m in portfolio.models]
+def shards(entries: list[dict[str, object]]) -> list[list[dict[str, object]]]:
+    """The entries in order, cut where a shard's models.json would pass SHARD_BYTES (an entry larger than that alone
+    makes a shard of its own, which the API server's limits then refuse with its position)."""
+    cut: list[list[dict[str, object]]] = [[]]
+    size = 0
+    for entry in entries:
+        cost = len(wire_json({"": json.dumps(entry, indent=2, sort_keys=True)}).encode())
+        if cut[-1] and size + cost > SHARD_BYTES:
+            cut.append([])
+            size = 0
+        cut[-1].append(entry)
+        size += cost
+    return cut
+
+
+def shard_name(base: str, index: int) -> str:
+    """The first shard keeps the plain name, so a portfolio that fits one ConfigMap keeps its tree."""
+    return base if index == 0 else f"{base}-{index + 1}"
+
+
+def registration_configmap(portfolio: Portfolio, entries: list[dict[str, object]], index: int = 0) -> Document:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(CONFIGMAP, namespace=portfolio.model_registry.namespace,
+        "metadata": metadata(shard_name(CONFIGMAP, index), namespace=portfolio.model_registry.namespace,
                              labels=COMPONENT, wave="model-registration"),
         "data": {
             "models.json": json.dumps(entries, indent=2, sort_keys=True) + "\n",
@@ -51,7 +75,7 @@ def registration_configmap(portfolio: Portfolio) -> Document:
     }
 
 
-def registration_job(portfolio: Portfolio, config: Document) -> Document:
+def registration_job(portfolio: Portfolio, config: Document, index: int = 0) -> Document:
     container = {
         "name": "register",
         "image": portfolio.jobs.image,
@@ -70,22 +94,24 @@ def registration_job(portfolio: Portfolio, config: Document) -> Document:
         "backoffLimit": portfolio.jobs.backoff_limit,
         "activeDeadlineSeconds": portfolio.jobs.active_deadline_seconds,
         "template": job_pod(service_account_name=SERVICE_ACCOUNT, labels=COMPONENT, container=container,
-                            volumes=[{"name": "registration", "configMap": {"name": CONFIGMAP}}]),
+                            volumes=[{"name": "registration", "configMap": {"name": config["metadata"]["name"]}}]),
     }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(content_named(JOB, spec, config["data"]), namespace=portfolio.model_registry.namespace,
+        "metadata": metadata(content_named(shard_name(JOB, index), spec, config["data"]), namespace=portfolio.model_registry.namespace,
                              labels=COMPONENT, wave="model-registration"),
         "spec": spec,
     }
 
 
 def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
-    config = registration_configmap(portfolio)
+    """One ConfigMap and one Job per shard of the model list: each stays far below the API server's limits."""
+    configs = [registration_configmap(portfolio, entries, index)
+               for index, entries in enumerate(shards([registration_entry(m, portfolio) for m in portfolio.models]))]
     return {
         "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.model_registry.namespace,
                                                  labels=COMPONENT, wave="model-registration")],
-        "registration-config.yaml": [config],
-        "register-models.yaml": [registration_job(portfolio, config)],
+        "registration-config.yaml": configs,
+        "register-models.yaml": [registration_job(portfolio, config, index) for index, config in enumerate(configs)],
     }
