@@ -143,7 +143,9 @@ def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.C
     nbformat.validate(notebook)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "\npython -m generator set-state mistral-3-bf16=queued\n" in code
-    assert all(c.source.startswith("%%bash\nset -euo pipefail\n") for c in notebook.cells if c.cell_type == "code")
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "register_cell_magic" in code_cells[0].source  # the first code cell sets up the shared shell
+    assert all(c.source.startswith("%%runbook\nset -euo pipefail\n") for c in code_cells[1:])
     assert main(["runbook", "no-such-scenario", "--portfolio", str(DEMO)]) == 2
 
 

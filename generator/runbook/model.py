@@ -9,6 +9,7 @@ that quotes: a value from the portfolio is always one shell word, whatever chara
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,8 +49,8 @@ def word(*parts: str | int) -> Raw:
 
 
 def capture(variable: str, command: Shell) -> Shell:
-    """`VARIABLE=$(command)`; the variable name is the generator's, made by `env_name`."""
-    if not variable.replace("_", "").isalnum() or not variable.isupper():
+    """`VARIABLE=$(command)`; the variable name is the generator's, made by `shell_variable`."""
+    if not _VARIABLE.fullmatch(variable):
         raise ValueError(f"not a shell variable name: {variable!r}")
     return Shell(f"{variable}=$({command})")
 
@@ -175,9 +176,10 @@ class RunbookFacts:
                             for v in j["spec"]["template"]["spec"].get("volumes") or []))
 
     @property
-    def registration_job(self) -> str:
-        return next(str(j["metadata"]["name"]) for j in self.documents("Job")
-                    if j["metadata"].get("namespace") == self.registry_namespace)
+    def registration_jobs(self) -> list[str]:
+        """The registration Jobs as rendered: one per shard of the model list (one for most portfolios)."""
+        return [str(j["metadata"]["name"]) for j in self.documents("Job")
+                if j["metadata"].get("namespace") == self.registry_namespace]
 
     @property
     def namespaces(self) -> list[str]:
@@ -217,6 +219,16 @@ def predictor(model: str) -> str:
 
 def env_name(text: str) -> str:
     return "".join(c if c.isalnum() and c.isascii() else "_" for c in text).upper()
+
+
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def shell_variable(name: str, suffix: str) -> str:
+    """A shell variable for a model or flavor (`MISTRAL_3_INT4_URL`); a name that starts with a digit
+    (3-mistral-int4) gets a prefix, since a shell variable cannot (`MODEL_3_MISTRAL_INT4_URL`)."""
+    variable = f"{env_name(name)}_{suffix}"
+    return variable if _VARIABLE.fullmatch(variable) else f"MODEL_{variable}"
 
 
 def escape_key(key: str) -> str:

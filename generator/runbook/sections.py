@@ -25,6 +25,7 @@ from generator.runbook.model import (
     service_lines,
     services_command,
     sh,
+    shell_variable,
     table,
     word,
     workloads_command,
@@ -232,15 +233,17 @@ def deploy(facts: RunbookFacts) -> Section:
             "Follow an upload while it runs.",
             [Command(sh("oc", "logs", "-f", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace),
                      f"s3://{p.storage.s3.bucket}/{u.prefix}/ complete: N files") for u in facts.uploads], "show"))
-    job = facts.registration_job
+    jobs = facts.registration_jobs
     section.blocks.append(Block(
         "Wave 2: the runtime, and every model registered in the Model Registry with its real storage URI (the "
         "registration Job's name carries a hash of the model list, so a changed list runs again).",
         [*(Command(sh("oc", "get", "servingruntime", p.runtime.name, "-n", ns), p.runtime.name)
            for ns in facts.serving_namespaces),
-         Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", facts.registry_namespace, "--timeout=15m")),
-         Command(sh("oc", "logs", f"job/{job}", "-n", facts.registry_namespace),
-                 "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in facts.models))]))
+         *(Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", facts.registry_namespace,
+                      "--timeout=15m")) for job in jobs),
+         *(Command(sh("oc", "logs", f"job/{job}", "-n", facts.registry_namespace),
+                   "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in facts.models)
+                   if index == 0 else "") for index, job in enumerate(jobs))]))
     running = [m for m in facts.baseline.models if m.state == "admitted"]
     section.blocks.append(Block(
         "Wave 3, the last: the InferenceServices. Argo CD ends the sync once they are applied; the models that run become "
@@ -285,14 +288,14 @@ def verify(facts: RunbookFacts) -> Section:
 def _model_url(facts: RunbookFacts, model: Model, index: int) -> tuple[str, list[Command]]:
     """The variable that holds the model's base URL, and the commands that set it."""
     ns = facts.namespace_of(model.name)
-    var = f"{env_name(model.name)}_URL"
+    var = shell_variable(model.name, "URL")
     if model.exposure == "exposed":
         return var, [Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o",
                                              "jsonpath={.status.url}")))]
     # Internal only: no Route; the predictor Service answers on 8443 behind the proxy, or on 80 without auth.
     local = 18000 + index
     remote, scheme = (8443, "https") if model.auth else (80, "http")
-    pid = f"{env_name(model.name)}_FORWARD_PID"
+    pid = shell_variable(model.name, "FORWARD_PID")
     return var, [
         Command(sh("oc", "port-forward", "-n", ns, f"service/{predictor(model.name)}", f"{local}:{remote}", QUIET, Raw("&"))),
         Command(sh(Raw(f"{pid}=$!"))),
@@ -317,7 +320,7 @@ def smoke_test(facts: RunbookFacts) -> Section:
         auth: list[str | Raw] = []
         callers = model_callers(model, facts.portfolio)
         if callers:
-            token = f"{env_name(model.name)}_TOKEN"
+            token = shell_variable(model.name, "TOKEN")
             commands.append(Command(capture(token, sh("oc", "create", "token", callers[0], "-n", facts.namespace_of(model.name),
                                                       "--duration=10m"))))
             commands.append(Command(sh("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", Raw(f'{base}/v1/models"')),
@@ -344,7 +347,7 @@ def smoke_test(facts: RunbookFacts) -> Section:
                 f'"tool_calls":[{{"function":{{"name":"get_weather","arguments":"{{\\"city\\": \\"Paris\\"}}"}}}}] '
                 f"(parser {model.vllm.tool_call_parser})"))
         if model.exposure == "internal":
-            commands.append(Command(sh("kill", Raw(f'"${env_name(model.name)}_FORWARD_PID"'))))
+            commands.append(Command(sh("kill", Raw(f'"${shell_variable(model.name, "FORWARD_PID")}"'))))
         state = "runs at baseline: part of the one-shot script" if model.name in running else "not running at baseline"
         where = "exposed" if model.exposure == "exposed" else "internal only"
         guard = f"callers: {', '.join(callers)}" if callers else "no authentication (SEC005)"
@@ -447,7 +450,7 @@ def cleanup(facts: RunbookFacts) -> Section:
           for ns, names in facts.by_namespace([m.name for m in facts.models]).items()),
         *(Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found"))
           for ns in facts.serving_namespaces),
-        Command(sh("oc", "delete", "job", facts.registration_job, "-n", facts.registry_namespace, "--ignore-not-found")),
+        Command(sh("oc", "delete", "job", *facts.registration_jobs, "-n", facts.registry_namespace, "--ignore-not-found")),
     ]
     uploads = facts.uploads
     if uploads:
