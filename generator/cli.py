@@ -7,6 +7,7 @@ for the CRD machinery of `validate`. Nothing but `generator.console` prints.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -165,6 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted\n")
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal(error)
+        # every writer reports a full disk itself; this is the net for a write that was not expected to fail
+        err(f"error: no space left on device ({error.filename or 'while writing'}); free some space and run the command "
+            "again\n")
+        return EXIT_PROBLEMS
     except ModuleNotFoundError as error:  # a dependency missing from this Python is set-up, not a bug
         if not error.name or error.name.split(".")[0] == "generator":
             return _internal(error)

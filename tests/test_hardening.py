@@ -16,6 +16,7 @@ import pytest
 
 from conftest import DEMO, MINIMAL_TEXT, ROOT, replace_once
 from generator.cli import main
+from generator.errors import GeneratorError
 from generator.output import tree as tree_module
 from generator.output.tree import JOURNAL, STAGING, generated_files, write_tree
 from generator.pipeline import prepare
@@ -217,7 +218,7 @@ def test_a_failure_during_the_switch_is_named_by_check_and_finished_by_the_next_
         return real_replace(src, dst)
 
     monkeypatch.setattr(tree_module.os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(GeneratorError, match="stopped half-way.*next `python -m generator build` finishes it"):
         write_tree(prepare(DEMO).tree, tmp_path)
     monkeypatch.undo()
     shutil.copy(DEMO, tmp_path / "portfolio.yaml")

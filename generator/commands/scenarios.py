@@ -11,7 +11,7 @@ from generator.commands.common import display, environment, load, portfolio_path
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
 from generator.errors import UsageError
 from generator.model.loader import read_portfolio_text
-from generator.output.tree import atomic_write
+from generator.output.files import write_file
 
 
 def accept(runs: list[ScenarioRun], path: Path) -> list[str]:
@@ -28,7 +28,7 @@ def accept(runs: list[ScenarioRun], path: Path) -> list[str]:
                 lines.append(f"{display(path)}: scenario {run.scenario.name}, step {t_index + 1}: {mismatch.model}: "
                              f"{mismatch.expected} -> {describe(got.state, flavor)}")
     if updates:
-        atomic_write(path, set_expectations(read_portfolio_text(path).decode("utf-8"), updates))
+        write_file(path, set_expectations(read_portfolio_text(path).decode("utf-8"), updates))
     else:
         lines.append(f"{display(path)}: every expectation holds; nothing to accept")
     return lines

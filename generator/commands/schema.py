@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
+from generator.errors import UsageError
 from generator.model.schema import json_schema
-from generator.output.tree import atomic_write
+from generator.output.files import failure, write_file
 
 SCHEMA_PATH = Path("schemas/portfolio.schema.json")
 
@@ -21,5 +22,11 @@ def run(args: argparse.Namespace) -> Outcome:
         return Outcome("schema", EXIT_OK, text=f"{SCHEMA_PATH} is up to date\n")
     if args.check:
         return Outcome("schema", EXIT_PROBLEMS, note=f"{SCHEMA_PATH} is stale; run `python -m generator schema`")
-    atomic_write(target, text)
+    if not args.root.is_dir():
+        raise UsageError(f"--root {args.root}: not a directory")
+    try:
+        target.parent.mkdir(exist_ok=True)
+    except OSError as error:
+        raise failure(target.parent, error, unchanged="nothing was written") from error
+    write_file(target, text)
     return Outcome("schema", EXIT_OK, text=f"wrote {SCHEMA_PATH}\n")

@@ -11,7 +11,7 @@ from generator.console import EXIT_OK, Outcome
 from generator.errors import UsageError
 from generator.model.edit import set_model_states
 from generator.model.loader import read_portfolio_text
-from generator.output.tree import atomic_write
+from generator.output.files import failure, write_file
 from generator.pipeline import prepare
 
 
@@ -24,11 +24,14 @@ def run(args: argparse.Namespace) -> Outcome:
         states[name] = state
     path = portfolio_path(args)
     new_text, changes = set_model_states(read_portfolio_text(path).decode("utf-8"), states)
-    with tempfile.TemporaryDirectory() as scratch:  # the edited portfolio must pass every check before it replaces the old
-        candidate = Path(scratch) / path.name
-        candidate.write_text(new_text, encoding="utf-8")
-        prepared = prepare(candidate, display_name=display(path))
+    try:
+        with tempfile.TemporaryDirectory() as scratch:  # the edited portfolio must pass every check before it replaces the old
+            candidate = Path(scratch) / path.name
+            candidate.write_text(new_text, encoding="utf-8")
+            prepared = prepare(candidate, display_name=display(path))
+    except OSError as error:  # a full disk while writing the candidate
+        raise failure(path, error, unchanged=f"{display(path)} is as it was") from error
     if changes:
-        atomic_write(path, new_text)
+        write_file(path, new_text)  # through a symlink to the portfolio it names; the link stays
     lines = [f"{display(path)}: {c.model}: state {c.old} -> {c.new}" for c in changes] or [f"{display(path)}: nothing to change"]
     return Outcome("set-state", EXIT_OK, text="\n".join(lines) + "\n", diagnostics=prepared.warnings)
