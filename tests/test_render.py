@@ -58,7 +58,7 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         *(f"{base}/serving-runtime/{f}" for f in ("kustomization.yaml", "vllm-runtime.yaml")),
         *(f"{base}/inference/{m}.yaml" for m in ("kustomization", "mistral-3-bf16", "mistral-3-int4", "devstral-2",
                                                    "gpt-oss-20b", "granite-8b-agent")),
-        *(f"{base}/model-access/{f}.yaml" for f in ("kustomization", "callers", "mistral-3-bf16", "mistral-3-int4",
+        *(f"{base}/model-access/{f}.yaml" for f in ("kustomization", "model-server", "callers", "mistral-3-bf16", "mistral-3-int4",
                                                       "devstral-2", "gpt-oss-20b", "granite-8b-agent")),
         *(f"{base}/model-upload/{f}.yaml" for f in ("kustomization", "service-account", "uploader-script", "upload-mistral-small-24b",
                                                       "upload-gpt-oss-20b", "upload-granite-3-1-8b-instruct-fp8")),

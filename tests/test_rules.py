@@ -51,6 +51,7 @@ NEAR_MISSES = {
     "secret_env_is_its_own": replace_once(MINIMAL_TEXT, "modelDefaults:\n", "modelDefaults:\n  env: {VLLM_USE_V1: \"1\"}\n")
     + "    secretEnv:\n      VLLM_API_KEY: {secret: vllm-api-key, key: token}\n"
     "    vllm:\n      extraArgs: [--api-key=$(VLLM_API_KEY)]\n",
+    "callers_are_not_the_model_server": MINIMAL_TEXT + "    callers: [model-serving-client]\n",
     "scenarios_name_known_models": MINIMAL_TEXT + "scenarios:\n  - name: s\n    description: d\n    steps:\n"
     "      - title: t\n        disable: [tiny]\n        expect: {tiny: {state: \"off\"}}\n",
 }

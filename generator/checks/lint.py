@@ -327,13 +327,39 @@ def restricted_pods(file: str, index: int, doc: dict[str, Any], facts: TreeFacts
 
 
 def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
-    """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token."""
+    """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token; a predictor
+    runs under a ServiceAccount of its own and says whether it mounts the token."""
+    if doc.get("kind") == "InferenceService":
+        predictor = (doc.get("spec") or {}).get("predictor") or {}
+        if predictor.get("serviceAccountName") in (None, "", "default") or not isinstance(
+                predictor.get("automountServiceAccountToken"), bool):
+            yield TreeProblem(file, index, ("spec", "predictor"), "SEC003",
+                              "a predictor runs under a ServiceAccount of its own (with auth, odh-model-controller binds "
+                              "it to system:auth-delegator: on `default`, every pod of the namespace would get that) and "
+                              "sets automountServiceAccountToken")
+        return
     if doc.get("kind") != "Job":
         return
     pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
     if pod.get("serviceAccountName") in (None, "", "default") or pod.get("automountServiceAccountToken") is not False:
         yield TreeProblem(file, index, ("spec", "template", "spec"), "SEC003",
                           "a Job runs under a ServiceAccount of its own with automountServiceAccountToken: false")
+
+
+def models_have_limits(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
+    """SEC007: a model container states its cpu and memory requests and limits. KServe merges the predictor's model
+    container into the ServingRuntime's (a strategic merge: each key the InferenceService sets wins), and the runtime,
+    shared by models of every size, sets none of its own: a model without them would run unbounded."""
+    if doc.get("kind") != "InferenceService":
+        return
+    model = ((doc.get("spec") or {}).get("predictor") or {}).get("model") or {}
+    resources = model.get("resources") or {}
+    missing = [f"{kind}.{name}" for kind in ("requests", "limits") for name in ("cpu", "memory")
+               if name not in (resources.get(kind) or {})]
+    if missing:
+        yield TreeProblem(file, index, ("spec", "predictor", "model", "resources"), "SEC007",
+                          f"the model container sets no {', '.join(missing)}; the ServingRuntime has none to merge in "
+                          "(it serves models of every size), so the pod would run unbounded")
 
 
 def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
@@ -352,7 +378,7 @@ def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], fact
 
 TREE_LINTS: tuple[TreeLint, ...] = (
     recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
-    argo_cd_projects_are_narrow, object_sizes, names_and_labels,
+    argo_cd_projects_are_narrow, models_have_limits, object_sizes, names_and_labels,
 )
 
 

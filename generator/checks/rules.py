@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 from generator.diagnostics import Problem
 from generator.model.derive import (
+    MODEL_SERVER,
     eligible_flavors,
     flavor_named,
     model_resources,
@@ -280,6 +281,20 @@ def secret_env_is_its_own(portfolio: Portfolio) -> Iterator[Problem]:
                               f"{name} is also set by modelDefaults.env; give it one source", at_key=True)
 
 
+def callers_are_not_the_model_server(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF020: the predictors run as the ServiceAccount model-server of their namespace; a caller of that name would be
+    the model itself (and the tree would render the account twice)."""
+    for index, name in enumerate(portfolio.model_defaults.callers):
+        if name == MODEL_SERVER:
+            yield Problem(("modelDefaults", "callers", index), "PF020",
+                          f"{MODEL_SERVER} is the ServiceAccount the models run as; name the callers' own accounts")
+    for m_index, model in enumerate(portfolio.models):
+        for index, name in enumerate(model.callers or []):
+            if name == MODEL_SERVER:
+                yield Problem(("models", m_index, "callers", index), "PF020",
+                              f"{MODEL_SERVER} is the ServiceAccount the models run as; name the callers' own accounts")
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -296,6 +311,7 @@ RULES: tuple[Rule, ...] = (
     team_quotas_fit_the_flavors,
     environments_are_consistent,
     secret_env_is_its_own,
+    callers_are_not_the_model_server,
 )
 
 

@@ -227,6 +227,17 @@ def uploads(portfolio: Portfolio) -> list[Upload]:
     return result
 
 
+# The predictors' ServiceAccount, one per serving namespace (see render/access.py for why).
+MODEL_SERVER = "model-server"
+
+
+def mounts_api_token(model: Model) -> bool:
+    """Whether the model's pod carries its ServiceAccount's API token: when the model asks for it, and always with auth,
+    because OpenShift AI's KServe sets automountServiceAccountToken for the kube-rbac-proxy it puts beside vLLM (which
+    reviews each caller's token and access with it), whatever the InferenceService says."""
+    return model.auth or model.service_account_token
+
+
 def model_callers(model: Model, portfolio: Portfolio) -> list[str]:
     """The ServiceAccounts allowed to call the model; none when it requires no authentication."""
     if not model.auth:

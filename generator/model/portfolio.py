@@ -532,6 +532,13 @@ class Model(Spec):
         None, description="ServiceAccounts of the serving namespace that may call this model; by default "
         "modelDefaults.callers.", examples=[["team-a-app"]],
     )
+    service_account_token: bool = Field(
+        False,
+        description="Mount the API token of the predictor's ServiceAccount (model-server, one per serving namespace) in "
+        "the model's pod. vLLM calls no Kubernetes API, so by default none is mounted; with auth on, OpenShift AI mounts "
+        "it all the same, for the authenticating proxy beside vLLM (it reviews each caller's token with it).",
+        examples=[False],
+    )
     upload_volume_size: Quantity | None = Field(
         None, description="Size of the upload scratch volume; defaults to the weights (sizeGB, in GiB) plus a fifth for "
         "headroom, rounded up to 10Gi.",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from generator.model.derive import (
+    MODEL_SERVER,
     hardware_profile,
     is_stopped,
     model_namespace,
     model_resources,
+    mounts_api_token,
     node_selector,
     storage_tier,
     storage_uri,
@@ -75,6 +77,8 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "maxReplicas": portfolio.model_defaults.max_replicas,
         # Under a full quota a rolling update deadlocks: the new pod waits for the old pod's quota.
         "deploymentStrategy": {"type": "Recreate"},
+        "serviceAccountName": MODEL_SERVER,
+        "automountServiceAccountToken": mounts_api_token(model),
         "securityContext": restricted_pod_security(),
     }
     selector = node_selector(model, portfolio)
