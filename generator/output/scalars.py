@@ -72,6 +72,12 @@ def go_yaml_v3_non_string(value: str) -> bool:
     return value[:1] in "0123456789+-." and bool(_INTEGER.fullmatch(plain) or _FLOAT.fullmatch(plain))
 
 
+# The first characters of every non-string plain scalar above (and of PyYAML's own implicit types).
+_MAY_RESOLVE = frozenset("yYnNtTfFoO~=<-+.0123456789")
+
+
 def needs_quotes(value: str) -> bool:
     """True when some YAML reader of the tree would take the plain scalar `value` for something other than a string."""
+    if value[:1] not in _MAY_RESOLVE and value:  # most strings: a name, a path, a sentence
+        return False
     return value.lower() in _WORDS or resolves_as_number_or_time(value) or not _pyyaml_reads_as_string(value)

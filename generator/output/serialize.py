@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import yaml
@@ -37,14 +35,15 @@ PURE_DUMPER = _dumper(yaml.SafeDumper)
 FAST_DUMPER = _dumper(yaml.CSafeDumper) if hasattr(yaml, "CSafeDumper") else PURE_DUMPER
 
 
-# Characters beyond the Basic Multilingual Plane (emoji): libyaml escapes them, the pure emitter writes them as they
-# are; a file that holds one is written by the pure emitter, so the bytes do not depend on how PyYAML was built.
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
-
-
 def dump_documents(documents: list[dict[str, Any]], *, dumper: type[Any] = FAST_DUMPER) -> str:
-    if dumper is not PURE_DUMPER and _ASTRAL.search(json.dumps(documents, ensure_ascii=False)):
-        dumper = PURE_DUMPER
+    text = _dump(documents, dumper)
+    # Characters beyond the Basic Multilingual Plane (emoji): libyaml escapes them (\U0001F600), the pure emitter writes
+    # them as they are; a file that may hold one is written by the pure emitter, so the bytes do not depend on how
+    # PyYAML was built (for a file that only holds the text \U, both emitters write the same bytes).
+    return _dump(documents, PURE_DUMPER) if dumper is not PURE_DUMPER and "\\U" in text else text
+
+
+def _dump(documents: list[dict[str, Any]], dumper: type[Any]) -> str:
     parts = [
         yaml.dump(doc, Dumper=dumper, sort_keys=False, default_flow_style=False,
                   allow_unicode=True, width=4096, indent=2, explicit_start=index > 0)
