@@ -118,8 +118,9 @@ def _portfolio(values: list[str], env_keys: list[str], annotation_keys: list[str
     annotations = {f"example.com/a{i}": v for i, v in enumerate(values)} | {k: values[-1] for k in annotation_keys}
     data["modelDefaults"]["env"] = env
     data["models"][0]["annotations"] = annotations
-    data["models"][0]["displayName"] = values[1]
-    data["gitops"]["targetRevision"] = values[2]
+    # two free-text fields that must not be blank (and hold at most 1,024 characters) take a value when it fits them
+    data["models"][0]["displayName"] = values[1] if values[1].strip() else "Tiny"
+    data["gitops"]["targetRevision"] = values[2] if values[2].strip() else "main"
     data["gitops"]["application"] = "demo-serving"
     path = folder / "portfolio.yaml"
     path.write_text(yaml.dump(data, Dumper=PURE_DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8")
