@@ -91,10 +91,12 @@ def test_a_valid_edit_is_made_green_by_build_accept_and_snapshot_update(tmp_path
     assert edited.count("l4-single") >= 3 and "quota: {gpus: 8}" in edited
     portfolio.write_text(edited, encoding="utf-8")
     assert run(*guard).returncode == 1  # red: the tree, the stories and the snapshot are the old ones
-    assert run("-m", "generator", "build").returncode == 0
+    refused = run("-m", "generator", "build")  # the stories changed: build says so, as CI would, and names the fix
+    assert refused.returncode == 1 and "error [SCN001]" in refused.stderr and "scenarios --accept" in refused.stderr
     accepted = run("-m", "generator", "scenarios", "--accept")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "devstral-2: pending -> admitted on nvidia-l4-4gpu" in accepted.stdout
+    assert run("-m", "generator", "build").returncode == 0
     assert run(*guard, "--snapshot-update").returncode == 0
     green = run(*guard)
     assert green.returncode == 0, green.stdout

@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> Outcome:
     checking = args.command == "check" or args.check
     command = "check" if checking else "build"
     loaded = load(args)
-    report = validate(loaded, args, stories="warning")
+    report = validate(loaded, args)
     counts = report_counts(report)
     if has_errors(report.diagnostics):
         return Outcome(command, EXIT_PROBLEMS, diagnostics=report.diagnostics, summary=counts,

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.diagnostics import Severity
 from generator.errors import UsageError
 from generator.pipeline import Prepared, prepare
 
@@ -57,9 +56,8 @@ def check_models(names: list[str], loaded: Prepared) -> None:
             raise UsageError(f"unknown model {name!r}; models: {', '.join(known)}")
 
 
-def validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = "error") -> ValidationReport:
-    """Every check of the rendered tree; a failed scenario is `stories` (a build still writes a correct tree whose
-    demo stories changed: `scenarios --accept` records the new story, and validate, run in CI, says it is due)."""
+def validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
+    """Every check of the rendered tree, the environments' trees and the scenarios, each at its rule's severity."""
     from generator.admission.checks import scenario_problems
     from generator.admission.scenarios import run_all
     from generator.checks.validate import validate_tree
@@ -85,7 +83,7 @@ def validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = 
         report.rules_unevaluated += env_report.rules_unevaluated
     runs = run_all(loaded.portfolio, loaded.tree)
     report.diagnostics = sorted(report.diagnostics + loaded.warnings
-                                + [replace(loaded.source.locate(p), severity=stories) for p in scenario_problems(runs)])
+                                + [loaded.source.locate(p) for p in scenario_problems(runs)])
     return report
 
 

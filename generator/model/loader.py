@@ -49,7 +49,6 @@ class SourceMap:
         return Diagnostic(
             file=self.file, line=line, column=column, rule=problem.rule,
             path=format_path(problem.path), message=problem.message,
-            severity=problem.severity,
         )
 
 
