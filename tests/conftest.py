@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from generator.diagnostics import Diagnostic
 from generator.errors import DiagnosticsError
@@ -16,6 +17,18 @@ from generator.output.tree import write_tree
 from generator.pipeline import Prepared, prepare
 from generator.render import render
 from generator.render.common import Tree
+
+# Property tests: few examples in the fast run, many in CI (.ci/run sets HYPOTHESIS_PROFILE=ci).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fast")
+settings.register_profile("fast", deadline=None)
+settings.register_profile("ci", deadline=None)
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(in_ci: int) -> int:
+    """A property's examples: `in_ci` in CI's profile, a twentieth of them (at least 10) in the fast run."""
+    return in_ci if HYPOTHESIS_PROFILE == "ci" else max(10, in_ci // 20)
+
 
 # Converted CRDs are cached between runs; the tests keep theirs apart from the user's (subprocesses inherit it).
 os.environ["GPUAAS_GENERATOR_CACHE"] = tempfile.mkdtemp(prefix="gpuaas-generator-test-cache-")
@@ -70,7 +83,7 @@ UPSTREAM_CRDS = Path(os.environ.get("CRD_DIR") or ROOT.parent / "shared" / "crds
 @pytest.fixture(scope="session")
 def upstream_crds() -> Path:
     if not (UPSTREAM_CRDS / "kueue").is_dir():
-        pytest.fail(f"the upstream CRDs are required in {UPSTREAM_CRDS} (set CRD_DIR, or run tests/fetch-crds); "
+        pytest.fail(f"the upstream CRDs are required in {UPSTREAM_CRDS} (set CRD_DIR, or run .ci/fetch-crds DIR); "
                     "these tests check the API server's own rules and must not be skipped")
     return UPSTREAM_CRDS
 
