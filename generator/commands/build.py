@@ -11,6 +11,23 @@ from generator.diagnostics import has_errors
 from generator.output.tree import diff_tree, write_tree
 
 
+def drift_annotations(diff: str) -> str:
+    """One GitHub annotation per stale file of a unified diff, at its first changed line."""
+    lines, file = [], None
+    for line in diff.splitlines():
+        if line.startswith("--- a/"):
+            file = line[6:]
+        elif line.startswith("+++ b/"):
+            file = line[6:]
+        elif line.startswith("@@") and file is not None:
+            start = line.split()[2].lstrip("+").split(",")[0]
+            lines.append(f"::error file={file},line={max(int(start), 1)}::gitops/ differs from what portfolio.yaml renders "
+                         "here (a hand edit, or a portfolio change without a rebuild); run `python -m generator build` "
+                         "and commit the tree")
+            file = None
+    return "".join(line + "\n" for line in lines)
+
+
 def run(args: argparse.Namespace) -> Outcome:
     started = time.perf_counter()
     checking = args.command == "check" or args.check
@@ -26,7 +43,8 @@ def run(args: argparse.Namespace) -> Outcome:
         changed = [line[6:] for line in diff.splitlines() if line.startswith("+++ b/") or line.startswith("--- a/")]
         result = {"up_to_date": not diff, "files": len(loaded.tree), "changed": sorted(set(changed)), "diff": diff}
         if diff:
-            return Outcome(command, EXIT_PROBLEMS, text=diff, diagnostics=report.diagnostics, summary=counts,
+            text = drift_annotations(diff) + diff if args.format == "github" else diff
+            return Outcome(command, EXIT_PROBLEMS, text=text, diagnostics=report.diagnostics, summary=counts,
                            result=result, note="gitops/ differs from what portfolio.yaml renders; "
                                                "run `python -m generator build`")
         return Outcome(command, EXIT_OK, diagnostics=report.diagnostics, summary=counts, result=result,

@@ -14,6 +14,7 @@ from generator.output.semantic_diff import compare, diff_data, diff_text, file_f
 from generator.pipeline import prepare
 
 if TYPE_CHECKING:
+    from generator.render.common import Tree
     from generator.review.summary import Side
 
 
@@ -56,4 +57,17 @@ def run(args: argparse.Namespace) -> Outcome:
     else:
         text = diff_text(changes)
     counts = {c: sum(x.change == c for x in changes) for c in ("added", "changed", "removed")}
-    return Outcome("diff", code, text=text, diagnostics=loaded.warnings, summary=counts, result=diff_data(changes))
+    stale = on_disk_note(args, loaded.tree)
+    return Outcome("diff", code, text=text, note=stale, diagnostics=loaded.warnings, summary=counts,
+                   result=diff_data(changes, notes=[stale] if stale else []))
+
+
+def on_disk_note(args: argparse.Namespace, tree: Tree) -> str:
+    """Why a hand edit of gitops/ is not in this diff, when there is one: the diff compares what portfolio.yaml renders."""
+    from generator.output.tree import OUTPUT_ROOT, diff_tree
+
+    if not (args.root / OUTPUT_ROOT).is_dir() or not diff_tree(tree, args.root):
+        return ""
+    return (f"note: {OUTPUT_ROOT}/ on disk differs from what the portfolio renders (a hand edit, or no build since the "
+            "last edit); this diff compares the rendered tree, which Argo CD will get once it is built: "
+            "`python -m generator build --check` shows the difference")
