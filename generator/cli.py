@@ -75,7 +75,8 @@ def _version() -> str:
 
 def _common(parser: argparse.ArgumentParser, *, crds: bool = True,
             formats: tuple[str, ...] = ("text", "json", "github")) -> None:
-    parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+    parser.add_argument("--portfolio", type=Path, default=None,
+                        help="portfolio file, or - for standard input (default: ROOT/portfolio.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
     parser.add_argument("--format", choices=formats, default=formats[0], help="output format (default: %(default)s)")
     if crds:

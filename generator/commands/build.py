@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from generator.commands.common import display, load, portfolio_path, report_counts, validate
+from generator.commands.common import load, portfolio_name, report_counts, validate
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
 from generator.diagnostics import has_errors
 from generator.output.tree import diff_tree, write_tree
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> Outcome:
                            result=result, note="gitops/ differs from what portfolio.yaml renders; "
                                                "run `python -m generator build`")
         return Outcome(command, EXIT_OK, diagnostics=report.diagnostics, summary=counts, result=result,
-                       text=f"gitops/ is up to date: {len(loaded.tree)} files match {display(portfolio_path(args))}\n")
+                       text=f"gitops/ is up to date: {len(loaded.tree)} files match {portfolio_name(args)}\n")
     written = write_tree(loaded.tree, args.root)
     elapsed = time.perf_counter() - started
     lines = [f"{len(loaded.tree)} files rendered: {len(written.written)} written, {len(written.unchanged)} unchanged, "

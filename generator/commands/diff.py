@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.commands.common import load, portfolio_path
+from generator.commands.common import load, portfolio_path, reads_stdin
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
 from generator.errors import GeneratorError
 from generator.output.semantic_diff import compare, diff_data, diff_text, file_from_git, tree_from_directory, tree_from_git
@@ -27,7 +27,8 @@ def base_side(args: argparse.Namespace, against: Path) -> tuple[Side | None, str
         text = found.read_text(encoding="utf-8") if found.is_file() else None
     else:
         try:
-            relative = portfolio_path(args).resolve().relative_to(args.root.resolve()).as_posix()
+            relative = "portfolio.yaml" if reads_stdin(args) else \
+                portfolio_path(args).resolve().relative_to(args.root.resolve()).as_posix()
         except ValueError:
             relative = portfolio_path(args).name
         text = file_from_git(args.root, args.against, relative)
