@@ -156,3 +156,13 @@ def test_the_readme_snippet_for_other_repositories_names_hooks_that_exist() -> N
     snippet = yaml.safe_load(readme[readme.index("```yaml\nrepos:") + 8:].split("```")[0])
     hooks = {h["id"] for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert {h["id"] for r in snippet["repos"] for h in r["hooks"]} <= hooks
+
+
+def test_the_readme_shows_the_fast_tier_without_the_box() -> None:
+    readme = (ROOT / "README.md").read_text()
+    [fast] = re.findall(r"```sh\n(\.venv/bin/python -m pytest -m \"not box\" .*)\n```", readme)
+    assert "-n auto" in fast
+    config = (ROOT / "pyproject.toml").read_text()
+    assert '"box: ' in config and "pytest-xdist" in config
+    script = (ROOT / ".ci" / "run").read_text()
+    assert 'HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"' in script and "\n.venv/bin/python -m pytest\n" in script

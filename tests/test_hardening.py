@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO, MINIMAL_TEXT, ROOT, replace_once
+from conftest import DEMO, MINIMAL_TEXT, ROOT, replace_once, sized
 from generator.cli import main
 from generator.output import tree as tree_module
 from generator.output.tree import JOURNAL, STAGING, generated_files, write_tree
@@ -251,7 +251,8 @@ def test_a_build_killed_at_any_point_leaves_a_tree_check_trusts_and_the_next_bui
     assert len(expected) > 150
     rng = random.Random(20261129)
     outcomes = {"previous": 0, "complete": 0, "journal": 0}
-    for _ in range(5):
+    kills = sized(5, 2)
+    for _ in range(kills):
         _portfolio(tmp_path, large)
         process = subprocess.Popen([sys.executable, "-m", "generator", "build", "--root", str(tmp_path)], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -276,7 +277,7 @@ def test_a_build_killed_at_any_point_leaves_a_tree_check_trusts_and_the_next_bui
         # back to the previous tree for the next attempt, by the same all-or-nothing build
         _portfolio(tmp_path, MINIMAL_PATH.read_text(encoding="utf-8"))
         assert run("build", "--root", str(tmp_path)).returncode == 0 and _on_disk(tmp_path) == before
-    assert sum(outcomes.values()) == 5
+    assert sum(outcomes.values()) == kills
 
 
 def _write_large(tmp_path: Path, text: str) -> Path:
