@@ -3,6 +3,7 @@ outside the output root, and a build that either leaves the previous tree or the
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -21,9 +23,13 @@ from generator.output.tree import JOURNAL, STAGING, generated_files, write_tree
 from generator.pipeline import prepare
 
 
-def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd,
-                          check=False, input=stdin, timeout=120)
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as `python -m generator` runs it (its `main`), in this process: what it prints and its exit code.
+    Only what needs a process of its own (a kill, a closed pipe) starts one."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def _portfolio(tmp_path: Path, text: str) -> Path:
