@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DEMO, examples, replace_once
+from conftest import DEMO, MINIMAL_TEXT, examples, replace_once
 from generator.cli import main
 from test_cli_properties import mutate
+from test_hardening import BAD_VALUES
 
 DEMO_TEXT = DEMO.read_text(encoding="utf-8")
 EDITS = {
@@ -146,3 +147,23 @@ def test_any_portfolio_through_the_editing_commands_gives_0_1_or_2(tmp_path: Pat
     assert "Traceback" not in err + out and "internal error" not in err
     if code != 0:
         assert path.read_text(encoding="utf-8") == text  # refused: nothing written
+
+
+MINIMAL_EDITS = {
+    "set-state": ["set-state", "tiny=queued"],
+    "scenarios --accept": ["scenarios", "--accept"],
+    "rename": ["rename", "flavor", "gpu-small", "gpu-one"],
+    "remove": ["remove", "model", "tiny"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_builds_hostile_values_get_the_builds_diagnostic_from_every_editing_command(tmp_path: Path, case: str) -> None:
+    old, new, rule, path = BAD_VALUES[case]
+    text = replace_once(MINIMAL_TEXT, old, new)
+    (tmp_path / "portfolio.yaml").write_text(text, encoding="utf-8")
+    code, _, said = _run(["build", "--root", str(tmp_path)])
+    assert code == 1 and f"[{rule}] {path}" in said
+    for args in MINIMAL_EDITS.values():
+        assert _run([*args, "--root", str(tmp_path)]) == (1, "", said), args
+        assert (tmp_path / "portfolio.yaml").read_text(encoding="utf-8") == text
