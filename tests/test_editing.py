@@ -130,7 +130,7 @@ def test_stdin_is_refused_by_the_commands_that_write_the_file(tmp_path: Path) ->
         assert code == 2 and "name the file with --portfolio" in err
 
 
-@settings(max_examples=examples(400), deadline=None,
+@settings(max_examples=examples(200), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.data(), st.sampled_from(sorted(EDITS)))
 def test_any_portfolio_through_the_editing_commands_gives_0_1_or_2(tmp_path: Path, data: st.DataObject,
