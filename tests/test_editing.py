@@ -163,3 +163,17 @@ def test_builds_hostile_values_get_the_builds_diagnostic_from_every_editing_comm
     for args in MINIMAL_EDITS.values():
         assert _run([*args, "--root", str(tmp_path)]) == (1, "", said), args
         assert (tmp_path / "portfolio.yaml").read_text(encoding="utf-8") == text
+
+
+def test_rename_keeps_each_places_quoting_and_quotes_a_name_yaml_would_read_as_a_number(tmp_path: Path) -> None:
+    text = replace_once(MINIMAL_TEXT, "    state: active\n", "    state: active\n    flavor: 'gpu-small'\n")
+    (tmp_path / "portfolio.yaml").write_text(text, encoding="utf-8")
+    code, out, err = _run(["rename", "flavor", "gpu-small", "12345", "--root", str(tmp_path)])
+    assert code == 0, err
+    assert "2 place(s) rewritten" in out
+    assert (tmp_path / "portfolio.yaml").read_text(encoding="utf-8") == replace_once(
+        replace_once(text, "  - name: gpu-small\n", '  - name: "12345"\n'), "flavor: 'gpu-small'", "flavor: '12345'")
+    for bad in (["rename", "flavor", "12345", "Not_A_Label"], ["rename", "flavor", "nope", "other"],
+                ["rename", "model", "tiny", "tiny"], ["remove", "model", "nope"]):
+        code, _, err = _run([*bad, "--root", str(tmp_path)])
+        assert code == 2 and "error: " in err, (bad, err)

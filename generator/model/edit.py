@@ -59,7 +59,7 @@ def replace_scalars(text: str, edits: list[ScalarEdit], file: str) -> str:
             lines[line - 1] = current[:start + 1] + edit.new + current[end:]
             continue
         end = start + len(edit.old)
-        if current[start:end] != edit.old or current[end:end + 1] in _NAME_CHARACTERS and current[end:end + 1]:
+        if current[start:end] != edit.old or current[end:end + 1] in _NAME_CHARACTERS:  # "" (line end) is not in it
             raise _cannot(file, edit, "the value is not written as one plain word here")
         new = edit.new if isinstance(resolve_plain(edit.new, None), str) else f'"{edit.new}"'
         lines[line - 1] = current[:start] + new + current[end:]
