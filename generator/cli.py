@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator diff --against origin/main --format markdown >> $GITHUB_STEP_SUMMARY")),
     "set-state": ("state", "switch models on or off in portfolio.yaml, keeping its comments and layout", (
         "python -m generator set-state devstral-2=active mistral-3-bf16=queued",)),
+    "rename": ("rename", "rename a flavor, model or team and every reference to it in portfolio.yaml", (
+        "python -m generator rename flavor nvidia-l4-1gpu l4-single",
+        "python -m generator rename model devstral-2 devstral-small")),
+    "remove": ("remove", "remove a model from portfolio.yaml, with its scenario and environment references", (
+        "python -m generator remove model gpt-oss-20b",)),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
         "python -m generator schema", "python -m generator schema --check")),
 }
@@ -71,7 +76,8 @@ def _version() -> str:
 
 def _common(parser: argparse.ArgumentParser, *, crds: bool = True,
             formats: tuple[str, ...] = ("text", "json", "github")) -> None:
-    parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+    parser.add_argument("--portfolio", type=Path, default=None,
+                        help="portfolio file, or - for standard input (default: ROOT/portfolio.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
     parser.add_argument("--format", choices=formats, default=formats[0], help="output format (default: %(default)s)")
     if crds:
@@ -96,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m generator", formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="GitOps generator for GPU-as-a-Service model portfolios on OpenShift AI.",
                      epilog="exit codes: 0 success, 1 problems found, 2 usage error, 3 internal error (a bug)")
-    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
+    parser.add_argument("-V", "--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     made = {}
     for name, (_, summary, examples) in COMMANDS.items():
@@ -135,8 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     made["diff"].add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
 
     made["set-state"].add_argument("assignments", nargs="+", metavar="MODEL=STATE", help="STATE is active or queued")
-    made["set-state"].add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
-    made["set-state"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
+    rename = made["rename"]
+    rename.add_argument("kind", choices=("flavor", "model", "team"), help="what to rename")
+    rename.add_argument("old", metavar="OLD", help="its name now")
+    rename.add_argument("new", metavar="NEW", help="its new name (a DNS-1123 label)")
+    remove = made["remove"]
+    remove.add_argument("kind", choices=("model",), help="what to remove")
+    remove.add_argument("name", metavar="NAME", help="the model's name")
+    for editing in (made["set-state"], rename, remove):
+        editing.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+        editing.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
 
     made["schema"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     made["schema"].add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")

@@ -51,7 +51,7 @@ def in_environment(portfolio: Portfolio, index: int, problems: list[Problem], kn
             where += f" ({portfolio.models[p.path[1]].name})"
         found.append(Problem(("environments", index), p.rule,
                              f"in environment {portfolio.environments[index].name}: {where}: {p.message}",
-                             p.severity, at_key=True))
+                             at_key=True))
     return found
 
 

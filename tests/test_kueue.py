@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import examples
 from generator.admission.kueue import Workload, pod_requests, simulate
 
 GPU = "nvidia.com/gpu"
@@ -249,7 +250,7 @@ _pods = st.lists(st.tuples(st.sampled_from([1, 2, 4]), st.integers(0, 2), st.sam
                            st.booleans()), max_size=12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(_pods, st.integers(0, 6), st.integers(0, 6), st.sampled_from(["Never", "LowerPriority", "LowerOrNewerEqualPriority"]),
        st.sampled_from(["BestEffortFIFO", "StrictFIFO"]))
 def test_admission_never_exceeds_quota_and_respects_flavor_constraints(pods, small, big, within, strategy) -> None:

@@ -11,6 +11,7 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from generator.admission import preemption
 from generator.admission.kueue import Workload, simulate
 
@@ -143,7 +144,7 @@ def settled(queues: list[dict[str, Any]], workloads: list[Workload], result: Any
     return sorted(set(rerun.admitted()) - set(result.admitted()))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(cohorts())
 def test_every_simulation_ends_in_a_steady_state_or_names_the_ring(case: Any) -> None:
     queues, workloads = case
@@ -162,7 +163,7 @@ def test_every_simulation_ends_in_a_steady_state_or_names_the_ring(case: Any) ->
     assert sum(u.get(("l4", GPU), Decimal(0)) for u in result.usage.values()) <= total
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(cohorts())
 def test_the_preemptors_shortcuts_change_no_outcome(case: Any) -> None:
     """Skipping priority levels a policy cannot reach, and other queues a preemptor cannot use, decides exactly as

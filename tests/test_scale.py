@@ -1,4 +1,5 @@
-"""A 20-team, 1,000-model portfolio builds, validates against the upstream CRDs and plans, end to end."""
+"""A 20-team, 1,000-model portfolio (300 in the fast run) builds, validates against the upstream CRDs and plans, end to
+end."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, sized
 from generator.cli import main
 
 sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
 from make_portfolio import dump, scale  # noqa: E402
 
-MODELS, TEAMS = 1000, 20
+MODELS, TEAMS = sized(1000, 300), 20  # at least 11 models a team: the plan test starts ten more
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,9 @@ def test_every_object_is_within_the_api_servers_limits_and_the_model_list_is_sha
                 assert sum(len(v.encode()) for v in (doc.get("data") or {}).values()) <= 1024 * 1024
     shards = [c for c in kinds["ConfigMap"] if "models.json" in c["data"]]
     registered = [entry["name"] for shard in shards for entry in json.loads(shard["data"]["models.json"])]
-    assert len(shards) >= 3 and sorted(registered) == sorted(s["metadata"]["name"] for s in kinds["InferenceService"])
+    # about 160 KiB of models a shard: 1,000 models make 4 (CI's size); the fast run's 300 fit in one (test_limits.py
+    # shards at a low threshold)
+    assert len(shards) >= (3 if MODELS >= 1000 else 1) and sorted(registered) == sorted(s["metadata"]["name"] for s in kinds["InferenceService"])
     mounted = {j["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] for j in kinds["Job"]
                if j["metadata"]["name"].startswith("register-models")}
     assert mounted == {s["metadata"]["name"] for s in shards}

@@ -88,7 +88,7 @@ def granite_tools_have_their_template(portfolio: Portfolio) -> Iterator[Problem]
         if model.vllm.tool_call_parser == "granite" and not has_template:
             yield Problem(("models", index, "vllm", "toolCallParser"), "VLLM006",
                           "Granite tool calling needs the tool chat template shipped in the vLLM image: set vllm.chatTemplate: "
-                          "/opt/app-root/template/tool_chat_template_granite.jinja", severity="warning")
+                          "/opt/app-root/template/tool_chat_template_granite.jinja")
 
 
 def flavor_labels_reach_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
@@ -99,8 +99,7 @@ def flavor_labels_reach_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
                 yield Problem(("flavors", index, "nodeLabels", key), "KUEUE003",
                               f"{key} is a label a MachineSet template sets on the Machine, not on the node: a ResourceFlavor "
                               "that selects it makes every admitted pod unschedulable. Use node.kubernetes.io/instance-type "
-                              "or nvidia.com/gpu.present (the runbook's prerequisites check the nodes carry them)",
-                              severity="warning", at_key=True)
+                              "or nvidia.com/gpu.present (the runbook's prerequisites check the nodes carry them)", at_key=True)
 
 
 def no_default_queue(portfolio: Portfolio) -> Iterator[Problem]:
@@ -109,7 +108,7 @@ def no_default_queue(portfolio: Portfolio) -> Iterator[Problem]:
         yield Problem(("kueue", "defaultQueue"), "KUEUE004",
                       "with kueue.x-k8s.io/default-queue every pod of the namespace without a queue label joins the queue "
                       "and stays gated until admitted (builds and workbenches too); removing it later does not release pods "
-                      "already gated", severity="warning")
+                      "already gated")
 
 
 def no_quantization_on_quantized_weights(portfolio: Portfolio) -> Iterator[Problem]:
@@ -202,7 +201,7 @@ def models_require_authentication(portfolio: Portfolio) -> Iterator[Problem]:
             reach = "from outside the cluster (exposed)" if model.exposure == "exposed" else "inside the cluster"
             yield Problem(("models", index, "auth"), "SEC005",
                           f"auth: false lets anyone {reach} call {model.name} and spend its GPUs; keep auth on and name "
-                          "the callers", severity="warning")
+                          "the callers")
 
 
 PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (

@@ -55,7 +55,7 @@ def quota_fits_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
             yield Problem(("flavors", index, "quota", "gpus"), "PF014",
                           f"a quota of {flavor.quota.gpus} GPUs is more than the flavor's nodes hold ({flavor.nodes} x "
                           f"{flavor.gpus_per_node} = {capacity}): Kueue would admit pods that stay Pending for lack of a "
-                          "node; add nodes or lower the quota", severity="warning")
+                          "node; add nodes or lower the quota")
 
 
 def pinned_flavor_exists(portfolio: Portfolio) -> Iterator[Problem]:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.diagnostics import Severity
 from generator.render.common import Tree
 
 
@@ -19,7 +18,6 @@ class TreeProblem:
     path: tuple[str | int, ...]
     rule: str
     message: str
-    severity: Severity = "error"
 
 
 @dataclass(frozen=True)

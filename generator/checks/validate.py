@@ -210,7 +210,6 @@ class TreeValidator:
         self.report.diagnostics.append(Diagnostic(
             file=problem.file, line=line, column=column, rule=problem.rule,
             path=format_path(problem.path), message=f"{document_label(document)}: {problem.message}", origin=origin,
-            severity=problem.severity,
         ))
 
     def check_core(self) -> None:
@@ -256,8 +255,7 @@ class TreeValidator:
                                              f"{outcome.message} (CEL rule of the {crd}: {outcome.rule.rule})"))
                     else:
                         self.report.rules_unevaluated += 1
-                        self.add(TreeProblem(file, index, outcome.path, "CRD004", f"{outcome.message} ({crd})",
-                                             severity="warning"))
+                        self.add(TreeProblem(file, index, outcome.path, "CRD004", f"{outcome.message} ({crd})"))
 
     def check_lint(self) -> None:
         for problem in lint_tree(self.tree):

@@ -16,6 +16,8 @@ SCHEMA_PATH = Path("schemas/portfolio.schema.json")
 
 def run(args: argparse.Namespace) -> Outcome:
     text = json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if not args.root.is_dir():
+        raise UsageError(f"--root {args.root}: no such folder (the repository that holds {SCHEMA_PATH})")
     target = args.root / SCHEMA_PATH
     current = target.read_text(encoding="utf-8") if target.is_file() else None
     if current == text:

@@ -119,6 +119,17 @@ def prerequisites(facts: RunbookFacts) -> Section:
                     f"custom-columns=NAME:.metadata.name,TYPE:.metadata.labels.{escape_key('node.kubernetes.io/instance-type')},"
                     f"GPUS:.status.allocatable.{escape_key(gpu)}"),
                  "\n".join(f"<node>   {f.instance_type}   {f.gpus_per_node}" for f in p.flavors for _ in range(f.nodes)))]))
+    profiles = _hardware_profiles(facts)
+    if profiles:
+        namespace = p.cluster.hardware_profile_namespace
+        section.blocks.append(Block(
+            f"The dashboard's HardwareProfiles that the InferenceServices name exist in {namespace} (the "
+            "opendatahub.io/hardware-profile-name annotation; one per flavor, named like it): a missing one leaves the "
+            "model without its profile in the dashboard. Create it in the dashboard (Settings, Hardware profiles) when "
+            "the check lists it NotFound; renaming a flavor names a new one.",
+            [Command(sh("oc", "get", "hardwareprofiles.infrastructure.opendatahub.io", "-n", namespace, *profiles,
+                        "-o", "name"),
+                     "\n".join(f"hardwareprofile.infrastructure.opendatahub.io/{name}" for name in profiles))]))
     section.blocks.append(_argocd_permissions(facts))
     if facts.uploads:
         section.blocks.append(Block(
@@ -128,6 +139,14 @@ def prerequisites(facts: RunbookFacts) -> Section:
             + "), before any model starts; the OCI ModelCars are pulled by the nodes."))
     section.blocks += _secrets(facts)
     return section
+
+
+def _hardware_profiles(facts: RunbookFacts) -> list[str]:
+    """The HardwareProfiles the InferenceServices name that the tree does not render itself (it does with teams)."""
+    rendered = {d["metadata"]["name"] for docs in facts.tree.values() for d in docs if d.get("kind") == "HardwareProfile"}
+    named = {d["metadata"]["annotations"]["opendatahub.io/hardware-profile-name"] for docs in facts.tree.values()
+             for d in docs if d.get("kind") == "InferenceService"}
+    return sorted(named - rendered)
 
 
 def _argocd_permissions(facts: RunbookFacts) -> Block:
