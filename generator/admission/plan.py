@@ -65,6 +65,7 @@ def model_workload(service: dict[str, Any], objects: KueueObjects, *, name: str,
         priority=int(predictor.get("priority") or 0),
         priority_class=labels.get(PRIORITY_LABEL),
         creation=creation,
+        replaced_on_eviction=True,  # a preempted predictor pod is deleted; its ReplicaSet creates a new one
     )
 
 
