@@ -38,6 +38,23 @@ from generator.admission.preemption import Target, classical_targets, without
 CYCLE_LIMIT = 100_000
 
 
+def build_cache(flavors: Iterable[Mapping[str, Any]], cluster_queues: Iterable[Mapping[str, Any]],
+                priority_classes: Iterable[Mapping[str, Any]], selector_rule: SelectorRule,
+                cohorts: Iterable[Mapping[str, Any]]) -> Cache:
+    return Cache([flavor_from_manifest(f) for f in flavors], [ClusterQueue.from_manifest(q) for q in cluster_queues],
+                 {p["metadata"]["name"]: int(p.get("value", 0)) for p in priority_classes}, selector_rule,
+                 [Cohort.from_manifest(c) for c in cohorts])
+
+
+def admit_running(cache: Cache, items: Iterable[Workload]) -> None:
+    """The workloads that already hold quota, in admission order (equal times by name: the candidate order reads
+    them newest first)."""
+    running = sorted((w for w in items if w.admitted_flavors), key=lambda w: w.name, reverse=True)
+    for w in sorted(running, key=lambda w: w.admitted_at or 0):
+        if w.cluster_queue in cache.queues:
+            cache.admit(w, dict(w.admitted_flavors or {}))
+
+
 class Entry:
     def __init__(self, w: Workload, assignment: Assignment) -> None:
         self.w, self.assignment = w, assignment
@@ -56,11 +73,7 @@ class Simulation:
         self.next_creation = max((w.creation for w in items), default=0) + 1
         self.searched: dict[tuple[Any, ...], list[Target]] = {}
         self.cursor: dict[str, int] = {name: 0 for name in self.queues}  # entries before it are set aside
-        # Running workloads in admission order (equal times by name: the candidate order reads them newest first).
-        running = sorted((w for w in items if w.admitted_flavors), key=lambda w: w.name, reverse=True)
-        for w in sorted(running, key=lambda w: w.admitted_at or 0):
-            if w.cluster_queue in cache.queues:
-                cache.admit(w, dict(w.admitted_flavors or {}))
+        admit_running(cache, items)
         for w in items:
             if w.name in cache.running:
                 continue
@@ -271,9 +284,7 @@ def simulate(
     cycles: int | None = None,
 ) -> Result:
     """Run admission cycles until nothing changes (or `cycles` of them); see the module docstring of `kueue`."""
-    cache = Cache([flavor_from_manifest(f) for f in flavors], [ClusterQueue.from_manifest(q) for q in cluster_queues],
-                  {p["metadata"]["name"]: int(p.get("value", 0)) for p in priority_classes}, selector_rule,
-                  [Cohort.from_manifest(c) for c in cohorts])
+    cache = build_cache(flavors, cluster_queues, priority_classes, selector_rule, cohorts)
     items = [Workload(**{**w.__dict__}) for w in workloads]  # never mutate the caller's objects
     names = [w.name for w in items]
     if len(set(names)) != len(names):
