@@ -8,12 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from kueue_tables import REASONS, SOURCES, UPSTREAM, Assign, NotModelled, Preemption, Schedule
+from kueue_tables import REASONS, SOURCES, UPSTREAM, Assign, NotModelled, Ordering, Preemption, Preferred, Schedule
 from kueue_tables import assign as assign_cases
 from kueue_tables import preemption as preemption_cases
 from kueue_tables import schedule as schedule_cases
 
+from generator.admission.flavorassigner import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, RECLAIM, preferred
 from generator.admission.kueue import FairSharing, simulate
+from generator.admission.preemption import candidate_order
+from generator.admission.scheduler import build_cache
 from generator.admission.steps import flavor_assignment, preemption_targets
 
 ENTRIES: list[Any] = [*preemption_cases.CASES, *assign_cases.CASES, *schedule_cases.CASES]
@@ -44,13 +47,22 @@ def run_preemption(case: Preemption) -> dict[str, str]:
 
 
 def run_assign(case: Assign) -> dict[str, Any]:
+    stubbed = case.oracle
+
+    def oracle(fr: tuple[str, str], amount: Decimal) -> tuple[str, int]:
+        assert stubbed is not None
+        return stubbed.get(fr, ("Preempt", 0))
+
     got = flavor_assignment(flavors=case.flavors, cluster_queues=case.queues, cohorts=case.cohorts,
-                            running=case.running, workload=case.incoming, fair_sharing=_fair(case))
+                            running=case.running, workload=case.incoming, fair_sharing=_fair(case),
+                            oracle=oracle if stubbed is not None else None)
     out: dict[str, Any] = {"mode": got.mode, "flavors": got.flavors if got.mode != "NoFit" else {}}
-    if got.mode != "NoFit":
+    if got.mode != "NoFit" and case.borrowing is not None:
         out["borrowing"] = got.borrowing
+    if case.tried is not None:
+        out["tried"] = {r: i for r, i in got.tried.items() if r in case.tried}
     if case.preempting is not None:
-        out["preempting"] = tuple(sorted(r for r, _ in ((res, 0) for (_, res) in got.needs_preemption())))
+        out["preempting"] = tuple(sorted(res for _, res in got.needs_preemption()))
     if case.victims is not None:
         out["victims"] = tuple(sorted(t.workload.name for t in got.targets))
     return out
@@ -58,8 +70,10 @@ def run_assign(case: Assign) -> dict[str, Any]:
 
 def expected_assign(case: Assign) -> dict[str, Any]:
     out: dict[str, Any] = {"mode": case.mode, "flavors": case.flavors_want}
-    if case.mode != "NoFit":
+    if case.mode != "NoFit" and case.borrowing is not None:
         out["borrowing"] = case.borrowing
+    if case.tried is not None:
+        out["tried"] = case.tried
     if case.preempting is not None:
         out["preempting"] = tuple(sorted(case.preempting))
     if case.victims is not None:
@@ -102,6 +116,13 @@ def expected_schedule(case: Schedule) -> dict[str, str]:
 def test_kueue_table_entry(case: Any) -> None:
     if isinstance(case, Preemption):
         assert run_preemption(case) == case.want
+    elif isinstance(case, Ordering):
+        cache = build_cache([], [], (), "current", ())
+        assert [w.name for w in sorted(case.workloads, key=candidate_order(cache, case.queue))] == case.want
+    elif isinstance(case, Preferred):
+        modes = {"noFit": NO_FIT, "noCandidates": NO_CANDIDATES, "preempt": PREEMPT, "reclaim": RECLAIM, "fit": FIT}
+        a, b = (modes[case.a[0]], case.a[1]), (modes[case.b[0]], case.b[1])
+        assert preferred(a, b, case.preference) is case.want
     elif isinstance(case, Assign):
         assert run_assign(case) == expected_assign(case)
     else:

@@ -80,6 +80,18 @@ class Cache:
             return self.priority_values[w.priority_class]
         return w.priority
 
+    def counting_pods(self, w: Workload) -> Workload:
+        """Kueue counts a pod as one of resource `pods` where a ClusterQueue covers it."""
+        queue = self.queues.get(w.cluster_queue)
+        if queue is not None and "pods" not in w.requests and any("pods" in g.covered for g in queue.groups):
+            w.requests = {**w.requests, "pods": Decimal(1)}
+            if w.admitted_flavors is not None:
+                group = next(g for g in queue.groups if "pods" in g.covered)
+                flavor = next((f for r, f in w.admitted_flavors.items() if r in group.covered), None)
+                if flavor is not None:
+                    w.admitted_flavors = {**w.admitted_flavors, "pods": flavor}
+        return w
+
     def node(self, queue: str) -> Node:
         return self.nodes[queue]
 

@@ -34,6 +34,9 @@ WORST = (NO_FIT, 1 << 30)
 
 # (workload, the (flavor, resource) pairs needing preemption, the usage it would hold) -> victims
 TargetFinder = Callable[[Workload, set[FlavorResource], Mapping[FlavorResource, Decimal]], list[Target]]
+# Kueue's preemption oracle for one (flavor, resource) and amount: (NO_CANDIDATES | PREEMPT | RECLAIM, borrowing after)
+Oracle = Callable[[FlavorResource, Decimal], tuple[int, int]]
+POSSIBILITIES = {"NoCandidates": NO_CANDIDATES, "Preempt": PREEMPT, "Reclaim": RECLAIM}
 
 
 @dataclass
@@ -117,13 +120,25 @@ def try_next(mode: tuple[int, int], queue: ClusterQueue) -> bool:
 
 
 class Assigner:
-    def __init__(self, cache: Cache, w: Workload, find_targets: TargetFinder, *, fair_sharing: bool) -> None:
+    def __init__(self, cache: Cache, w: Workload, find_targets: TargetFinder, *, fair_sharing: bool,
+                 oracle: Oracle | None = None) -> None:
         self.cache, self.w, self.find_targets = cache, w, find_targets
         self.queue = cache.queues[w.cluster_queue]
         self.node = cache.node(w.cluster_queue)
         self.fair_sharing = fair_sharing
+        self.oracle = oracle or self.simulate_preemption
         # No policy lets this queue preempt anyone: Kueue's oracle would find no candidates.
         self.may_preempt = not (self.queue.within == "Never" and (self.queue.reclaim == "Never" or self.node.parent is None))
+
+    def simulate_preemption(self, fr: FlavorResource, amount: Decimal) -> tuple[int, int]:
+        """Kueue's preemption oracle: would the preemptor find victims for this one pair, and how far would the
+        workload borrow once they are gone?"""
+        victims = self.find_targets(self.w, {fr}, {fr: amount}) if self.may_preempt else []
+        if not victims:
+            return NO_CANDIDATES, lowest_subtree_that_fits(self.node, fr, amount)[0]
+        after = without(self.cache, [t.workload for t in victims], lambda: lowest_subtree_that_fits(self.node, fr, amount)[0])
+        own = any(t.workload.cluster_queue == self.queue.name for t in victims)
+        return (PREEMPT if own else RECLAIM), after
 
     def preempt_while_borrowing(self) -> bool:
         return self.queue.borrow_within_cohort != "Never" or (self.fair_sharing and self.queue.reclaim != "Never")
@@ -139,14 +154,9 @@ class Assigner:
         reason = Shortfall(fr, used, quota.nominal, amount)
         if not possible:
             return NO_FIT, 0, reason
-        if self.may_preempt and (amount <= quota.nominal or may_reclaim or self.preempt_while_borrowing()):
-            # Kueue's preemption oracle: would the preemptor find victims for this one pair?
-            victims = self.find_targets(self.w, {fr}, {fr: amount})
-            if not victims:
-                return NO_CANDIDATES, lowest_subtree_that_fits(node, fr, amount)[0], reason
-            after = without(self.cache, [t.workload for t in victims], lambda: lowest_subtree_that_fits(node, fr, amount)[0])
-            own = any(t.workload.cluster_queue == self.queue.name for t in victims)
-            return (PREEMPT if own else RECLAIM), after, reason
+        if amount <= quota.nominal or may_reclaim or self.preempt_while_borrowing():
+            mode, after = self.oracle(fr, amount)
+            return mode, after, reason
         return NO_FIT, borrow, reason
 
     def group(self, group: ResourceGroup, resources: list[str], start: int) -> tuple[
@@ -221,13 +231,13 @@ class Assigner:
 
 
 def assign(cache: Cache, w: Workload, find_targets: TargetFinder, *, fair_sharing: bool,
-           resume: Mapping[str, int] | None = None) -> Assignment:
+           resume: Mapping[str, int] | None = None, oracle: Oracle | None = None) -> Assignment:
     """Flavors for every resource group of the workload and, when it needs preemption, its victims."""
     if w.cluster_queue not in cache.queues:
         return Assignment(NOFIT_MODE, reason=f"ClusterQueue {w.cluster_queue} does not exist")
     if w.cluster_queue in cache.inactive:
         return Assignment(NOFIT_MODE, reason=cache.inactive[w.cluster_queue])
-    assignment = Assigner(cache, w, find_targets, fair_sharing=fair_sharing).assign(resume)
+    assignment = Assigner(cache, w, find_targets, fair_sharing=fair_sharing, oracle=oracle).assign(resume)
     if assignment.mode == PREEMPT_MODE:
         assignment.targets = find_targets(w, assignment.needs_preemption(), assignment.usage)
     return assignment

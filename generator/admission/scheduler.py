@@ -290,7 +290,7 @@ def simulate(
     if len(set(names)) != len(names):
         raise ValueError(f"workload names must be unique: {sorted({n for n in names if names.count(n) > 1})}")
     fs = FairSharing() if fair_sharing is True else (fair_sharing or None)
-    sim = Simulation(cache, items, fs)
+    sim = Simulation(cache, [cache.counting_pods(w) for w in items], fs)
     seen: dict[tuple[Any, ...], int] = {}  # state after a cycle with preemptions -> preemptions made before it
     loop: list[tuple[str, str]] = []
     limit = CYCLE_LIMIT if cycles is None else cycles

@@ -32,6 +32,7 @@ SOURCES = {
     "TestReclaimBeforePriorityPreemption": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestHierarchical": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestIsPreferred": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
+    "TestDeletedFlavors": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
 }
 # Entries of each table at the tag (counted in the source).
 UPSTREAM = {
@@ -44,6 +45,7 @@ UPSTREAM = {
     "TestReclaimBeforePriorityPreemption": 6,
     "TestHierarchical": 2,
     "TestIsPreferred": 4,
+    "TestDeletedFlavors": 2,
 }
 
 RESOURCES = {"cpu": "cpu", "memory": "memory", "gpu": "example.com/gpu", "pods": "pods"}
@@ -145,8 +147,14 @@ def usage(**pairs: str | int) -> dict[tuple[str, str], Decimal]:
     out = {}
     for key, value in pairs.items():
         res, _, fl = key.partition("_")
-        out[(fl.replace("_", "-"), RESOURCES.get(res, res))] = quantity(value)
+        out[(fl, RESOURCES.get(res, res))] = quantity(value)
     return out
+
+
+def held(queue: str, amounts: dict[tuple[str, str], str | int]) -> list[Workload]:
+    """A ClusterQueue's usage given as amounts per (flavor, resource), as Kueue's tables add it to a snapshot: one
+    running workload per pair."""
+    return [wl(f"{queue}-holds-{fl}-{res}", queue, on=fl, **{res: value}) for (fl, res), value in amounts.items()]
 
 
 @dataclass(frozen=True)
@@ -185,13 +193,40 @@ class Assign:
     incoming: Workload
     mode: str  # Fit | Preempt | NoFit
     flavors_want: dict[str, str] = field(default_factory=dict)  # resource -> flavor
-    borrowing: int = 0
+    borrowing: int | None = 0  # None where the table does not say
     running: list[Workload] = field(default_factory=list)
     cohorts: list[dict[str, Any]] = field(default_factory=list)
     flavors: list[dict[str, Any]] = field(default_factory=list)
     fair: bool = False
     preempting: tuple[str, ...] | None = None  # resources whose flavor needs preemption, when the table says
     victims: tuple[str, ...] | None = None  # when the table says who would be preempted
+    # Kueue's flavor-assigner tables stub the preemption oracle: (flavor, resource) -> (possibility, borrowing after),
+    # ("Preempt", 0) for any other pair; None runs the simulator's own preemptor.
+    oracle: dict[tuple[str, str], tuple[str, int]] | None = field(default_factory=dict)
+    tried: dict[str, int] | None = None  # the last flavor index tried per resource (-1: start over next time)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """CandidatesOrdering: the order in which a preemptor of `queue` considers running workloads."""
+
+    test: str
+    name: str
+    queue: str
+    workloads: list[Workload]
+    want: list[str]
+
+
+@dataclass(frozen=True)
+class Preferred:
+    """isPreferred on two (mode, borrowing distance) pairs: fit, reclaim, preempt, noCandidates or noFit."""
+
+    test: str
+    name: str
+    a: tuple[str, int]
+    b: tuple[str, int]
+    preference: str | None
+    want: bool
 
 
 @dataclass(frozen=True)
@@ -225,6 +260,9 @@ REASONS = {
     "second-pass": "second-pass scheduling of an already reserved workload (TAS, ProvisioningRequest)",
     "evicting": "a workload already being evicted while it still holds quota: the simulator releases a victim's "
                 "quota at once",
+    "reclaimable": "reclaimable pods (a Job's finished pods giving back quota): a model pod does not finish",
+    "transient": "a state between two of Kueue's own events (a flavor deleted after the cycle's snapshot was taken): "
+                 "the simulator sees the cluster settled, where a ClusterQueue naming a missing flavor is inactive",
     "internal": "internal state of Kueue's objects (the last assignment's flavor index, cache generations, "
                 "event messages) rather than an admission decision",
 }

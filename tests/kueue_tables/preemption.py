@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kueue_tables import NotModelled, Preemption, cohort, cq, flavors, fq, usage, wl
+from kueue_tables import NotModelled, Ordering, Preemption, cohort, cq, flavors, fq, usage, wl
 
 P, F = "Preempt", "Fit"
 IN_CQ, RECLAIM, WHILE_BORROWING, FAIR = "InClusterQueue", "InCohortReclamation", "InCohortReclaimWhileBorrowing", \
@@ -460,4 +460,26 @@ FAIR = [
        cohorts=[cohort("A", [fq("default", cpu="1")], parent="ROOT", weight="0.0")]),
 ]
 
-CASES: list[Any] = [*PREEMPTION, *HIERARCHICAL, *FAIR]
+ORDERING: list[Any] = [
+    Ordering("TestCandidatesOrdering", "workloads sorted by priority", "preemptor",
+             [wl("high", "preemptor", prio=10, on="default", cpu="1"), wl("low", "preemptor", prio=-10, on="default", cpu="1")],
+             ["low", "high"]),
+    NotModelled("TestCandidatesOrdering", "evicted workload first", "evicting"),
+    Ordering("TestCandidatesOrdering", "workload from different CQ first", "preemptor",
+             [wl("preemptorCq", "preemptor", prio=10, on="default", cpu="1"),
+              wl("other", "other", prio=10, on="default", cpu="1")],
+             ["other", "preemptorCq"]),
+    Ordering("TestCandidatesOrdering", "old workloads last", "preemptor",
+             [wl("older", "preemptor", on="default", at=-1, cpu="1"), wl("younger", "preemptor", on="default", at=1, cpu="1"),
+              wl("current", "preemptor", on="default", at=0, cpu="1")],
+             ["younger", "current", "older"]),
+    NotModelled("TestCandidatesOrdering", "workloads with higher LQ usage first", "afs"),
+    # Admission fair sharing orders only workloads of one ClusterQueue: across queues the order is the classical one.
+    Ordering("TestCandidatesOrdering", "workloads from different CQ are sorted based on priority and timestamp",
+             "preemptor",
+             [wl("mid_lq_usage", "preemptor", prio=10, on="default", cpu="1"),
+              wl("high_lq_usage_different_cq", "different_cq", prio=1, on="default", cpu="1")],
+             ["high_lq_usage_different_cq", "mid_lq_usage"]),
+]
+
+CASES: list[Any] = [*PREEMPTION, *HIERARCHICAL, *FAIR, *ORDERING]
