@@ -64,6 +64,18 @@ class Outcome:
 
 
 @dataclass
+class CohortState:
+    """A cohort of the tree after the simulation: what it holds itself, what its subtree gives it, and what the
+    ClusterQueues under it use, per (flavor, resource)."""
+
+    name: str
+    parent: str | None
+    quota: Usage
+    subtree: Usage
+    used: Usage
+
+
+@dataclass
 class Result:
     outcomes: dict[str, Outcome]
     usage: dict[str, Usage]
@@ -71,6 +83,7 @@ class Result:
     preemptions: list[tuple[str, str]] = field(default_factory=list)  # (victim, preemptor), in the order they happened
     # When Kueue's rules make workloads preempt each other in a ring: the preemptions of one turn of it.
     loop: list[tuple[str, str]] = field(default_factory=list)
+    cohorts: dict[str, CohortState] = field(default_factory=dict)
 
     def admitted(self) -> list[str]:
         return [n for n, o in self.outcomes.items() if o.state == "admitted"]

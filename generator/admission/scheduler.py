@@ -25,6 +25,7 @@ from generator.admission.hierarchy import FlavorResource, available
 from generator.admission.objects import (
     ClusterQueue,
     Cohort,
+    CohortState,
     FairSharing,
     Outcome,
     Result,
@@ -333,7 +334,19 @@ def _result(sim: Simulation, loop: list[tuple[str, str]]) -> Result:
         outcomes[w.name] = Outcome(w.name, w.cluster_queue, "admitted", dict(w.admitted_flavors or {}),
                                    admitted_at=w.admitted_at)
     nominal = {q.name: {k: v.nominal for k, v in q.quotas.items()} for q in cache.queues.values()}
-    return Result(outcomes, cache.usage_by_queue(), nominal, sim.preemptions, loop)
+    return Result(outcomes, cache.usage_by_queue(), nominal, sim.preemptions, loop, _cohorts(cache))
+
+
+def _cohorts(cache: Cache) -> dict[str, CohortState]:
+    states = {}
+    for name, node in sorted(cache.cohorts.items()):
+        used: dict[FlavorResource, Decimal] = {}
+        for queue in node.subtree_queues():
+            for fr, amount in queue.usage.items():
+                used[fr] = used.get(fr, Decimal(0)) + amount
+        states[name] = CohortState(name, node.parent.name if node.parent else None,
+                                   {fr: q.nominal for fr, q in node.quotas.items()}, dict(node.subtree), used)
+    return states
 
 
 def describe_loop(loop: list[tuple[str, str]]) -> str:

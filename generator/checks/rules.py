@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from generator.checks.cohorts import COHORT_RULES
 from generator.diagnostics import Problem
 from generator.model.derive import (
     eligible_flavors,
@@ -285,6 +286,7 @@ RULES: tuple[Rule, ...] = (
     teams_are_consistent,
     team_quotas_fit_the_flavors,
     environments_are_consistent,
+    *COHORT_RULES,
 )
 
 
