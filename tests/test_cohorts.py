@@ -55,6 +55,6 @@ def test_the_runbook_checks_the_cluster_runs_the_preemption_policy_the_portfolio
     classical = load_text(tmp_path, portfolio_path("teams").read_text(encoding="utf-8").replace("  fairSharing: true\n", "")
                           .replace("  weight: 2\n", ""))
     text = _prerequisites(classical.portfolio, classical.tree)
-    assert "preemptionPolicy\": \"Classical\"" in text and "!= FairSharing" in text
+    assert "preemptionPolicy\": \"Classical\"" in text and "'!=' FairSharing" in text
     demo = load_named("default")  # one namespace, one queue: nothing to share, nothing checked
     assert "preemptionPolicy" not in _prerequisites(demo.portfolio, demo.tree)
