@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from differential.portfolios import random_case, replayable
 
 from conftest import load_text
-from differential.portfolios import random_case, replayable
 from generator.admission.replay import Step, replay
 from generator.admission.scenarios import run_all
 from generator.cli import main
