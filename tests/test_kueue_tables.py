@@ -4,19 +4,31 @@ every translated entry must pass, and every entry of each table is either transl
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from kueue_tables import REASONS, SOURCES, UPSTREAM, Assign, NotModelled, Ordering, Preemption, Preferred, Schedule
+from kueue_tables import (
+    REASONS,
+    SOURCES,
+    UPSTREAM,
+    Assign,
+    NotModelled,
+    Ordering,
+    Preemption,
+    Preferred,
+    Reserve,
+    Schedule,
+)
 from kueue_tables import assign as assign_cases
 from kueue_tables import preemption as preemption_cases
 from kueue_tables import schedule as schedule_cases
 
-from generator.admission.flavorassigner import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, RECLAIM, preferred
+from generator.admission.flavorassigner import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, RECLAIM, Assignment, preferred
 from generator.admission.kueue import FairSharing, simulate
 from generator.admission.preemption import candidate_order
-from generator.admission.scheduler import build_cache
+from generator.admission.scheduler import admit_running, build_cache, reservation
 from generator.admission.steps import flavor_assignment, preemption_targets
 
 ENTRIES: list[Any] = [*preemption_cases.CASES, *assign_cases.CASES, *schedule_cases.CASES]
@@ -116,6 +128,11 @@ def expected_schedule(case: Schedule) -> dict[str, str]:
 def test_kueue_table_entry(case: Any) -> None:
     if isinstance(case, Preemption):
         assert run_preemption(case) == case.want
+    elif isinstance(case, Reserve):
+        cache = build_cache(case.flavors, [case.queue], (), "current", ())
+        admit_running(cache, [replace(w) for w in case.running])
+        assignment = Assignment(case.mode, usage=dict(case.usage), borrowing=case.borrowing)
+        assert reservation(cache, case.queue["metadata"]["name"], assignment) == case.want
     elif isinstance(case, Ordering):
         cache = build_cache([], [], (), "current", ())
         assert [w.name for w in sorted(case.workloads, key=candidate_order(cache, case.queue))] == case.want
@@ -134,7 +151,7 @@ def test_every_upstream_entry_is_translated_or_named_as_not_modelled() -> None:
     names = Counter((e.test, e.name) for e in ENTRIES)
     assert [k for k, n in names.items() if n > 1] == []
     per_table = Counter(e.test for e in ENTRIES)
-    assert dict(per_table) == {t: n for t, n in UPSTREAM.items() if t in per_table}
+    assert dict(per_table) == UPSTREAM
     assert set(per_table) <= set(SOURCES)
     assert {e.reason for e in ENTRIES if isinstance(e, NotModelled)} <= set(REASONS)
 

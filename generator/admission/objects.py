@@ -61,6 +61,7 @@ class Outcome:
     reason: str = ""
     preempted_by: str | None = None
     admitted_at: int | None = None
+    queued_at: int | None = None  # its queue-order timestamp at the end (creation order; kept across an eviction)
 
 
 @dataclass

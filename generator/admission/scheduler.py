@@ -56,6 +56,26 @@ def admit_running(cache: Cache, items: Iterable[Workload]) -> None:
             cache.admit(w, dict(w.admitted_flavors or {}))
 
 
+def reservation(cache: Cache, queue_name: str, assignment: Assignment) -> dict[FlavorResource, Decimal]:
+    """Kueue's resourcesToReserve: what a workload holds of the quota for the rest of the cycle. One that fits holds
+    what it asks; a preemptor without victims holds what its queue can still give it: within nominal quota, or,
+    when it would borrow, up to its borrowingLimit."""
+    if assignment.mode != PREEMPT_MODE:
+        return dict(assignment.usage)
+    queue: ClusterQueue = cache.queues[queue_name]
+    node = cache.node(queue_name)
+    reserved = {}
+    for fr, amount in assignment.usage.items():
+        quota = queue.quotas[fr]
+        used = node.usage.get(fr, Decimal(0))
+        if assignment.borrowing > 0:
+            limit = quota.borrowing_limit
+            reserved[fr] = amount if limit is None else min(amount, quota.nominal + limit - used)
+        else:
+            reserved[fr] = max(Decimal(0), min(amount, quota.nominal - used))
+    return reserved
+
+
 class Entry:
     def __init__(self, w: Workload, assignment: Assignment) -> None:
         self.w, self.assignment = w, assignment
@@ -64,6 +84,7 @@ class Entry:
 class Simulation:
     def __init__(self, cache: Cache, items: list[Workload], fair_sharing: FairSharing | None) -> None:
         self.cache, self.fair_sharing = cache, fair_sharing
+        self.items = items
         self.outcomes = {w.name: Outcome(w.name, w.cluster_queue, "pending") for w in items}
         self.queues: dict[str, list[tuple[Any, ...]]] = {name: [] for name in cache.queues}
         self.unknown: list[Workload] = []
@@ -189,21 +210,6 @@ class Simulation:
         return without(self.cache, [t.workload for t in e.assignment.targets],
                        lambda: all(v <= max(Decimal(0), available(node, fr)) for fr, v in e.assignment.usage.items()))
 
-    def reservation(self, e: Entry) -> dict[FlavorResource, Decimal]:
-        """Kueue's quotaResourcesToReserve: what a preemptor without victims holds for the rest of the cycle."""
-        queue: ClusterQueue = self.cache.queues[e.w.cluster_queue]
-        node = self.cache.node(queue.name)
-        reserved = {}
-        for fr, amount in e.assignment.usage.items():
-            quota = queue.quotas[fr]
-            used = node.usage.get(fr, Decimal(0))
-            if e.assignment.borrowing > 0:
-                limit = quota.borrowing_limit
-                reserved[fr] = amount if limit is None else min(amount, quota.nominal + limit - used)
-            else:
-                reserved[fr] = max(Decimal(0), min(amount, quota.nominal - used))
-        return reserved
-
     def pending(self, w: Workload, reason: str) -> None:
         previous = self.outcomes[w.name]
         state: State = "preempted" if previous.preempted_by else "pending"
@@ -224,7 +230,7 @@ class Simulation:
             w, assignment = e.w, e.assignment
             if assignment.mode == NOFIT_MODE or (assignment.mode == PREEMPT_MODE and not assignment.targets):
                 if assignment.mode == PREEMPT_MODE and self.cache.queues[w.cluster_queue].reclaim != "Any":
-                    hold = self.reservation(e)
+                    hold = reservation(self.cache, w.cluster_queue, assignment)
                     self.cache.add_usage(w.cluster_queue, hold)
                     held.append((w.cluster_queue, hold))
                 self.pending(w, assignment.reason)
@@ -333,6 +339,8 @@ def _result(sim: Simulation, loop: list[tuple[str, str]]) -> Result:
             continue
         outcomes[w.name] = Outcome(w.name, w.cluster_queue, "admitted", dict(w.admitted_flavors or {}),
                                    admitted_at=w.admitted_at)
+    for w in sim.items:
+        outcomes[w.name].queued_at = w.creation
     nominal = {q.name: {k: v.nominal for k, v in q.quotas.items()} for q in cache.queues.values()}
     return Result(outcomes, cache.usage_by_queue(), nominal, sim.preemptions, loop, _cohorts(cache))
 

@@ -33,6 +33,7 @@ SOURCES = {
     "TestHierarchical": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestIsPreferred": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestDeletedFlavors": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
+    "TestResourcesToReserve": "pkg/scheduler/scheduler_test.go",
 }
 # Entries of each table at the tag (counted in the source).
 UPSTREAM = {
@@ -46,6 +47,7 @@ UPSTREAM = {
     "TestHierarchical": 2,
     "TestIsPreferred": 4,
     "TestDeletedFlavors": 2,
+    "TestResourcesToReserve": 6,
 }
 
 RESOURCES = {"cpu": "cpu", "memory": "memory", "gpu": "example.com/gpu", "pods": "pods"}
@@ -81,9 +83,11 @@ def cq(name: str, *groups: list[dict[str, Any]], cohort: str | None = None, with
     if strategy:
         spec["queueingStrategy"] = strategy
     preemption: dict[str, Any] = {}
-    if within:
+    # "" is what Kueue's unit tests leave when they set no policy (the API server would default it to Never); it
+    # matters where Kueue compares a policy with Never, as canPreemptWhileBorrowing does.
+    if within is not None:
         preemption["withinClusterQueue"] = within
-    if reclaim:
+    if reclaim is not None:
         preemption["reclaimWithinCohort"] = reclaim
     if borrow_within:
         preemption["borrowWithinCohort"] = {"policy": borrow_within, **(
@@ -227,6 +231,21 @@ class Preferred:
     b: tuple[str, int]
     preference: str | None
     want: bool
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """resourcesToReserve: what an assignment holds for the rest of a cycle, given its queue's usage."""
+
+    test: str
+    name: str
+    queue: dict[str, Any]
+    running: list[Workload]
+    mode: str  # Fit | Preempt
+    borrowing: int
+    usage: dict[tuple[str, str], Decimal]
+    want: dict[tuple[str, str], Decimal]
+    flavors: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
