@@ -268,7 +268,6 @@ REASONS = {
     "podsets": "several pod sets on different flavors for one resource, or counts scaled down: the simulator's "
                "workload is one pod (Kueue's plain-pod integration), one flavor per resource",
     "partial": "partial admission (PodSet minCount): a pod is admitted whole or not at all",
-    "tas": "topology-aware scheduling",
     "checks": "admission checks (ProvisioningRequest, MultiKueue): the portfolio's queues have none",
     "namespace": "a ClusterQueue namespaceSelector: the portfolio's queues select every namespace",
     "slices": "elastic jobs (workload slices): a model pod's workload is never resized",
@@ -276,12 +275,9 @@ REASONS = {
     "limits": "LimitRanges and request/limit validation happen before Kueue sees the pod",
     "feature-off": "a Kueue feature gate switched off in the test; the simulator follows the defaults of v0.16",
     "api-error": "an API error injected while admitting or preempting: the simulator has no API server",
-    "second-pass": "second-pass scheduling of an already reserved workload (TAS, ProvisioningRequest)",
     "evicting": "a workload already being evicted while it still holds quota: the simulator releases a victim's "
                 "quota at once",
     "reclaimable": "reclaimable pods (a Job's finished pods giving back quota): a model pod does not finish",
     "transient": "a state between two of Kueue's own events (a flavor deleted after the cycle's snapshot was taken): "
                  "the simulator sees the cluster settled, where a ClusterQueue naming a missing flavor is inactive",
-    "internal": "internal state of Kueue's objects (the last assignment's flavor index, cache generations, "
-                "event messages) rather than an admission decision",
 }
