@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from generator.admission.cache import Cache
 from generator.admission.hierarchy import (
+    ZERO,
     FlavorResource,
     available,
     lowest_subtree_that_fits,
@@ -57,8 +59,7 @@ class Assignment:
         return any(i != -1 for i in self.tried.values())
 
 
-@dataclass(frozen=True)
-class Shortfall:
+class Shortfall(NamedTuple):
     """Why a flavor's quota does not take a request at once (written out only when it is reported)."""
 
     fr: FlavorResource
@@ -129,6 +130,7 @@ class Assigner:
         self.oracle = oracle or self.simulate_preemption
         # No policy lets this queue preempt anyone: Kueue's oracle would find no candidates.
         self.may_preempt = not (self.queue.within == "Never" and (self.queue.reclaim == "Never" or self.node.parent is None))
+        self.while_borrowing = self.preempt_while_borrowing()
 
     def simulate_preemption(self, fr: FlavorResource, amount: Decimal) -> tuple[int, int]:
         """Kueue's preemption oracle: would the preemptor find victims for this one pair, and how far would the
@@ -145,16 +147,23 @@ class Assigner:
 
     def fits_quota(self, fr: FlavorResource, amount: Decimal) -> tuple[int, int, Shortfall | None]:
         """Kueue's fitsResourceQuota: (mode, borrowing distance, why not at once)."""
-        node, quota = self.node, self.queue.quotas[fr]
-        used = node.usage.get(fr, Decimal(0))
-        possible = amount <= potential_available(node, fr)
-        borrow, may_reclaim = lowest_subtree_that_fits(node, fr, amount) if possible else (0, False)
-        if possible and amount <= max(Decimal(0), available(node, fr)):
+        node = self.node
+        if node.parent is None:  # no cohort: the queue's own quota is all there is
+            nominal, used = node.subtree.get(fr, ZERO), node.usage.get(fr, ZERO)
+            if amount <= max(ZERO, nominal - used):
+                return FIT, 0, None
+            reason = Shortfall(fr, used, self.queue.quotas[fr].nominal, amount)
+            if amount > nominal:
+                return NO_FIT, 0, reason
+            return (*self.oracle(fr, amount), reason)
+        if amount > potential_available(node, fr):
+            return NO_FIT, 0, Shortfall(fr, node.usage.get(fr, ZERO), self.queue.quotas[fr].nominal, amount)
+        borrow, may_reclaim = lowest_subtree_that_fits(node, fr, amount)
+        if amount <= max(ZERO, available(node, fr)):
             return FIT, borrow, None
-        reason = Shortfall(fr, used, quota.nominal, amount)
-        if not possible:
-            return NO_FIT, 0, reason
-        if amount <= quota.nominal or may_reclaim or self.preempt_while_borrowing():
+        nominal = self.queue.quotas[fr].nominal
+        reason = Shortfall(fr, node.usage.get(fr, ZERO), nominal, amount)
+        if amount <= nominal or may_reclaim or self.while_borrowing:
             mode, after = self.oracle(fr, amount)
             return mode, after, reason
         return NO_FIT, borrow, reason
@@ -168,6 +177,7 @@ class Assigner:
         reasons: list[Shortfall] = []
         rejections: list[str] = []
         attempted = -1
+        fits_quota, requests, preference = self.fits_quota, self.w.requests, self.queue.preference
         for index in range(start, len(group.flavors)):
             attempted = index
             flavor = group.flavors[index]
@@ -178,10 +188,10 @@ class Assigner:
             mode = (FIT, 0)
             modes: dict[str, tuple[int, int]] = {}
             for res in resources:
-                this_mode, borrow, reason = self.fits_quota((flavor, res), self.w.requests[res])
+                this_mode, borrow, reason = fits_quota((flavor, res), requests[res])
                 if reason:
                     reasons.append(reason)
-                if preferred(mode, (this_mode, borrow), self.queue.preference):
+                if preferred(mode, (this_mode, borrow), preference):
                     mode = (this_mode, borrow)
                 if mode[0] == NO_FIT:
                     break
@@ -189,7 +199,7 @@ class Assigner:
             if not try_next(mode, self.queue):
                 best, best_mode, best_modes = flavor, mode, modes
                 break
-            if preferred(mode, best_mode, self.queue.preference):
+            if preferred(mode, best_mode, preference):
                 best, best_mode, best_modes = flavor, mode, modes
         tried = -1 if attempted == len(group.flavors) - 1 else attempted
         if best_mode[0] == FIT:

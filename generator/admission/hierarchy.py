@@ -142,8 +142,10 @@ def height(cohort: Node) -> int:
 def lowest_subtree_that_fits(queue: Node, fr: FlavorResource, amount: Decimal) -> tuple[int, bool]:
     """Kueue's FindHeightOfLowestSubtreeThatFits: (the height of the lowest subtree holding `amount` more of fr, 0
     for the ClusterQueue itself; whether that subtree is below the root, so that its quota can be reclaimed)."""
-    if not borrowing_with(queue, fr, amount) or queue.parent is None:
-        return 0, queue.parent is not None
+    if queue.parent is None:
+        return 0, False
+    if not borrowing_with(queue, fr, amount):
+        return 0, True
     remaining = amount - local_available(queue, fr)
     for node in queue.ancestors():
         if not borrowing_with(node, fr, remaining):
