@@ -148,6 +148,8 @@ def test_the_twenty_team_example_reclaims_across_organisations() -> None:
     tree = {c.cohort: c for c in reclaimed.cohorts if c.flavor == "nvidia-l4-4gpu"}
     assert (tree["research"].used, tree["product"].used, tree["gpuaas"].used) == (40, 44, 84)
     assert (tree["research"].subtree, tree["product"].subtree) == (40, 44)
+    # the root shares only what the organisations lend it; it holds every quota under it
+    assert (tree["gpuaas"].subtree, tree["gpuaas"].holds, tree["product"].holds) == (8, 84, 44)
 
 
 def test_without_fair_sharing_classical_preemption_reclaims_the_same_borrower(tmp_path: Path) -> None:

@@ -66,14 +66,16 @@ class Outcome:
 
 @dataclass
 class CohortState:
-    """A cohort of the tree after the simulation: what it holds itself, what its subtree gives it, and what the
-    ClusterQueues under it use, per (flavor, resource)."""
+    """A cohort of the tree after the simulation, per (flavor, resource): its own quota, its subtree quota (Kueue's:
+    its own and what its members lend it), what the ClusterQueues under it use, and the nominal quota of every
+    ClusterQueue and Cohort under it, its own included."""
 
     name: str
     parent: str | None
     quota: Usage
     subtree: Usage
     used: Usage
+    holds: Usage = field(default_factory=dict)
 
 
 @dataclass

@@ -118,7 +118,8 @@ class CohortUse:
     resource: str
     used: Decimal  # by the ClusterQueues under it
     quota: Decimal  # its own
-    subtree: Decimal  # its own and what the teams and cohorts under it lend it
+    subtree: Decimal  # its own and what the teams and cohorts under it lend it (Kueue's subtree quota)
+    holds: Decimal = Decimal(0)  # the nominal quota of every team and cohort under it, its own included
 
 
 @dataclass
@@ -268,7 +269,8 @@ class Cluster:
             for flavor in (f.name for f in self.portfolio.flavors):
                 key = (flavor, gpu)
                 rows.append(CohortUse(name, state.parent, flavor, gpu, state.used.get(key, Decimal(0)),
-                                      state.quota.get(key, Decimal(0)), state.subtree.get(key, Decimal(0))))
+                                      state.quota.get(key, Decimal(0)), state.subtree.get(key, Decimal(0)),
+                                      state.holds.get(key, Decimal(0))))
         return rows
 
 

@@ -34,11 +34,13 @@ def quota_lines(quota: list[QuotaUse]) -> list[str]:
 
 
 def cohort_lines(cohorts: list[CohortUse]) -> list[str]:
-    """The cohort tree: per cohort and flavor, the GPUs its ClusterQueues use, its own quota, and its subtree's."""
-    rows = [["COHORT", "PARENT", "FLAVOR", "USED", "OWN", "SUBTREE"]]
-    rows += [[c.cohort, c.parent or "-", c.flavor, _amount(c.used, c.resource), _amount(c.quota, c.resource),
-              _amount(c.subtree, c.resource)] for c in cohorts]
-    return _table(rows, {3, 4, 5})
+    """The cohort tree: per cohort and flavor, the GPUs its ClusterQueues use, the quota of every team and cohort
+    under it (HOLDS), its own quota, and what it shares among its members (SHARED, Kueue's subtree quota: its own and
+    what they lend it)."""
+    rows = [["COHORT", "PARENT", "FLAVOR", "USED", "HOLDS", "OWN", "SHARED"]]
+    rows += [[c.cohort, c.parent or "-", c.flavor, _amount(c.used, c.resource), _amount(c.holds, c.resource),
+              _amount(c.quota, c.resource), _amount(c.subtree, c.resource)] for c in cohorts]
+    return _table(rows, {3, 4, 5, 6})
 
 
 def model_lines(snapshot: Snapshot) -> list[str]:
@@ -76,8 +78,9 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
     }
     if snapshot.cohorts:  # only where the portfolio declares cohorts: other plans keep their shape
         data["cohorts"] = [{"cohort": c.cohort, "parent": c.parent, "flavor": c.flavor, "resource": c.resource,
-                            "used": _amount(c.used, c.resource), "own": _amount(c.quota, c.resource),
-                            "subtree": _amount(c.subtree, c.resource)} for c in snapshot.cohorts]
+                            "used": _amount(c.used, c.resource), "holds": _amount(c.holds, c.resource),
+                            "own": _amount(c.quota, c.resource), "subtree": _amount(c.subtree, c.resource)}
+                           for c in snapshot.cohorts]
     return data
 
 

@@ -349,11 +349,19 @@ def _cohorts(cache: Cache) -> dict[str, CohortState]:
     states = {}
     for name, node in sorted(cache.cohorts.items()):
         used: dict[FlavorResource, Decimal] = {}
+        holds: dict[FlavorResource, Decimal] = {}
         for queue in node.subtree_queues():
             for fr, amount in queue.usage.items():
                 used[fr] = used.get(fr, Decimal(0)) + amount
+        below, members = [node], [node]
+        while below:
+            below = [child for n in below for child in n.cohorts]
+            members += below
+        for member in members + node.subtree_queues():
+            for fr, quota in member.quotas.items():
+                holds[fr] = holds.get(fr, Decimal(0)) + quota.nominal
         states[name] = CohortState(name, node.parent.name if node.parent else None,
-                                   {fr: q.nominal for fr, q in node.quotas.items()}, dict(node.subtree), used)
+                                   {fr: q.nominal for fr, q in node.quotas.items()}, dict(node.subtree), used, holds)
     return states
 
 
