@@ -3,6 +3,7 @@ every translated entry must pass, and every entry of each table is either transl
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -20,18 +21,22 @@ from kueue_tables import (
     Preferred,
     Reserve,
     Schedule,
+    Share,
+    flavors,
 )
 from kueue_tables import assign as assign_cases
+from kueue_tables import fairshare as fairshare_cases
 from kueue_tables import preemption as preemption_cases
 from kueue_tables import schedule as schedule_cases
 
+from generator.admission.fairsharing import Drs, share
 from generator.admission.flavorassigner import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, RECLAIM, Assignment, preferred
-from generator.admission.kueue import FairSharing, simulate
+from generator.admission.kueue import FairSharing, quantity, simulate
 from generator.admission.preemption import candidate_order
 from generator.admission.scheduler import admit_running, build_cache, reservation
 from generator.admission.steps import flavor_assignment, preemption_targets
 
-ENTRIES: list[Any] = [*preemption_cases.CASES, *assign_cases.CASES, *schedule_cases.CASES]
+ENTRIES: list[Any] = [*preemption_cases.CASES, *assign_cases.CASES, *schedule_cases.CASES, *fairshare_cases.CASES]
 TRANSLATED = [e for e in ENTRIES if not isinstance(e, NotModelled)]
 
 
@@ -78,6 +83,21 @@ def run_assign(case: Assign) -> dict[str, Any]:
     if case.victims is not None:
         out["victims"] = tuple(sorted(t.workload.name for t in got.targets))
     return out
+
+
+def rounded(drs: Drs) -> tuple[int, str]:
+    """Kueue's roundedWeightedShare."""
+    if drs.zero_weight_borrows():
+        return 2 ** 63 - 1, drs.resource
+    return math.ceil(drs.weighted()), drs.resource
+
+
+def run_share(case: Share) -> dict[str, tuple[int, str]]:
+    cache = build_cache(flavors("default", "on-demand", "spot"), case.queues, (), "current", case.cohorts)
+    admit_running(cache, [replace(w) for w in case.running])
+    extra = {fr: quantity(v) for fr, v in case.extra.items()}
+    nodes = {**{name: cache.node(name) for name in cache.queues}, **cache.cohorts}
+    return {name: rounded(share(node, extra)) for name, node in nodes.items()}
 
 
 def expected_assign(case: Assign) -> dict[str, Any]:
@@ -140,6 +160,8 @@ def test_kueue_table_entry(case: Any) -> None:
         modes = {"noFit": NO_FIT, "noCandidates": NO_CANDIDATES, "preempt": PREEMPT, "reclaim": RECLAIM, "fit": FIT}
         a, b = (modes[case.a[0]], case.a[1]), (modes[case.b[0]], case.b[1])
         assert preferred(a, b, case.preference) is case.want
+    elif isinstance(case, Share):
+        assert run_share(case) == case.want
     elif isinstance(case, Assign):
         assert run_assign(case) == expected_assign(case)
     else:

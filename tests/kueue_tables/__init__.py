@@ -34,6 +34,7 @@ SOURCES = {
     "TestIsPreferred": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestDeletedFlavors": "pkg/scheduler/flavorassigner/flavorassigner_test.go",
     "TestResourcesToReserve": "pkg/scheduler/scheduler_test.go",
+    "TestDominantResourceShare": "pkg/cache/scheduler/fair_sharing_test.go",
 }
 # Entries of each table at the tag (counted in the source).
 UPSTREAM = {
@@ -48,6 +49,7 @@ UPSTREAM = {
     "TestIsPreferred": 4,
     "TestDeletedFlavors": 2,
     "TestResourcesToReserve": 6,
+    "TestDominantResourceShare": 15,
 }
 
 RESOURCES = {"cpu": "cpu", "memory": "memory", "gpu": "example.com/gpu", "pods": "pods"}
@@ -281,3 +283,17 @@ REASONS = {
     "transient": "a state between two of Kueue's own events (a flavor deleted after the cycle's snapshot was taken): "
                  "the simulator sees the cluster settled, where a ClusterQueue naming a missing flavor is inactive",
 }
+
+
+@dataclass(frozen=True)
+class Share:
+    """dominantResourceShare of every ClusterQueue and Cohort, as roundedWeightedShare reports it: name ->
+    (weighted share per mille, rounded up, or MaxInt64 for a weight of 0 that borrows; the dominant resource)."""
+
+    test: str
+    name: str
+    queues: list[dict[str, Any]]
+    running: list[Workload]
+    extra: dict[tuple[str, str], str | int]  # a workload's requests (flvResQ), added to every node's usage
+    want: dict[str, tuple[int, str]]
+    cohorts: list[dict[str, Any]] = field(default_factory=list)
