@@ -142,7 +142,10 @@ FIXTURES = {
     "YAML007": ("invalid", "control-character"), "PF019": ("invalid", "secret-env-set-twice"),
     "PF020": ("invalid", "caller-is-the-model-server"), "VLLM007": ("invalid", "lint-env-reference-undefined"),
     "ANN001": ("invalid", "lint-annotation-argocd-sync-wave"), "ANN002": ("invalid", "lint-annotation-key-not-a-string"),
-    "SEC006": ("invalid", "secret-hugging-face-token"),
+    "SEC006": ("invalid", "secret-hugging-face-token"), "COH001": ("invalid", "cohort-unknown"),
+    "COH002": ("invalid", "cohort-cycle"), "COH003": ("invalid", "cohort-root-limits"),
+    "COH004": ("invalid", "cohort-over-flavor"), "COH005": ("warnings", "cohort-weights"),
+    "COH006": ("warnings", "cohort-weights"),
     "KUEUE004": ("warnings", "default-queue"), "SEC005": ("warnings", "model-without-auth"),
 }
 CASES: dict[str, Case] = {rule: Case(_fixture(*where)) for rule, where in FIXTURES.items()}

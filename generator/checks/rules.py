@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from generator.checks.cohorts import COHORT_RULES
 from generator.diagnostics import Problem
 from generator.model.derive import (
     MODEL_SERVER,
@@ -312,6 +313,7 @@ RULES: tuple[Rule, ...] = (
     environments_are_consistent,
     secret_env_is_its_own,
     callers_are_not_the_model_server,
+    *COHORT_RULES,
 )
 
 

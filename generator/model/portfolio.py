@@ -308,8 +308,17 @@ class Kueue(Spec):
         examples=["rhoai-main-queue"],
     )
     cohort: DnsLabel = Field(
-        "gpuaas", description="With teams: the cohort the teams' ClusterQueues share, lending and borrowing quota.",
+        "gpuaas", description="With teams: the cohort the teams' ClusterQueues share, lending and borrowing quota; with "
+        "cohorts, the root of the cohort tree.",
         examples=["gpuaas"],
+    )
+    fair_sharing: bool = Field(
+        False,
+        description="The cluster's Kueue runs with fair sharing (a cluster-wide setting of the Kueue configuration: on "
+        "the Red Hat build of Kueue, the Kueue object's spec.config.preemption.preemptionPolicy FairSharing; the "
+        "runbook's prerequisites check it). Unused quota then goes to the team or cohort with the lowest weighted share, "
+        "and preemption evens shares out; without it, Kueue's classical preemption applies.",
+        examples=[False],
     )
     local_queue: DnsLabel = Field(
         "default", description="LocalQueue in the serving namespace; model pods join it by label.", examples=["default"]
@@ -379,6 +388,41 @@ class TeamQuota(Spec):
     )
 
 
+# Kueue's spec.fairSharing.weight: a comparative advantage when competing for unused quota (0: always last).
+FairWeight = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class CohortQuota(TeamQuota):
+    gpus: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        description="GPUs of the flavor the cohort itself holds, on top of its teams' quotas: a pool the teams under it "
+        "share (and lend to the cohort above, within lendingLimit).", examples=[4])
+    borrowing_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most GPUs of the flavor the whole subtree may borrow from the cohort above; by default no "
+        "limit. Only for a cohort with a parent.", examples=[4],
+    )
+    lending_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most GPUs of the flavor the whole subtree (the cohort's pool and what its teams lend) lends to "
+        "the cohort above; by default all it does not use. Only for a cohort with a parent.", examples=[4],
+    )
+
+
+class Cohort(Spec):
+    name: DnsLabel = Field(description="Cohort name: an organisation or department, a Kueue Cohort object.",
+                           examples=["research"])
+    parent: DnsLabel | None = Field(
+        None, description="The cohort above this one; by default kueue.cohort, the root of the tree. A cohort named like "
+        "kueue.cohort is the root itself (it has no parent).", examples=["gpuaas"],
+    )
+    quota: list[CohortQuota] = Field(
+        default_factory=list, description="GPU quota of the cohort itself, per flavor; by default none: the cohort only "
+        "pools what its teams lend.", examples=[[{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 4}]],
+    )
+    weight: FairWeight | None = Field(
+        None, description="Fair-sharing weight of the cohort among its siblings (spec.fairSharing.weight; with "
+        "kueue.fairSharing); by default 1.", examples=[2],
+    )
+
+
 class Team(Spec):
     name: DnsLabel = Field(description="Team name, also its ClusterQueue's name.", examples=["search"])
     namespace: DnsLabel | None = Field(
@@ -389,6 +433,14 @@ class Team(Spec):
         default_factory=list,
         description="The team's nominal GPU quota per flavor. A flavor not listed has quota 0: the team only borrows it.",
         examples=[[{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 2}]],
+    )
+    cohort: DnsLabel | None = Field(
+        None, description="The cohort the team's ClusterQueue belongs to: a cohorts[] name, or kueue.cohort (the "
+        "default).", examples=["research"],
+    )
+    weight: FairWeight | None = Field(
+        None, description="Fair-sharing weight of the team's ClusterQueue among its cohort's members "
+        "(spec.fairSharing.weight; with kueue.fairSharing); by default 1.", examples=[2],
     )
 
 
@@ -625,6 +677,12 @@ class Portfolio(Spec):
     kueue: Kueue = Field(default_factory=Kueue, description="Kueue queues and policies.")
     flavors: Annotated[list[Flavor], Field(min_length=1)] = Field(
         description="GPU node flavors, in the order Kueue tries them."
+    )
+    cohorts: list[Cohort] = Field(
+        default_factory=list,
+        description="With teams: a tree of cohorts (organisations, departments) above the teams' ClusterQueues, each a "
+        "Kueue Cohort with GPU quota of its own, lending and borrowing limits and a parent. Without cohorts the teams "
+        "share the one flat cohort kueue.cohort.",
     )
     teams: list[Team] = Field(
         default_factory=list,

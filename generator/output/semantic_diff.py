@@ -163,11 +163,12 @@ _QUOTA = re.compile(r"^spec\.resourceGroups\[[^\]]*\]\.flavors\[(?P<flavor>[^\]]
 
 
 def quota_story(change: ResourceChange, field: FieldChange) -> str | None:
-    """`ClusterQueue q: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8` for a quota field, else None."""
-    match = _QUOTA.match(field.path) if change.key[1] == "ClusterQueue" else None
+    """`ClusterQueue q: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8` (or a Cohort's) for a quota field, else
+    None."""
+    match = _QUOTA.match(field.path) if change.key[1] in ("ClusterQueue", "Cohort") else None
     if match is None:
         return None
-    return (f"ClusterQueue {change.key[3]}: {match['flavor']} {match['resource']} {match['field']} "
+    return (f"{change.key[1]} {change.key[3]}: {match['flavor']} {match['resource']} {match['field']} "
             f"{_short(field.old)} -> {_short(field.new)}")
 
 

@@ -52,6 +52,29 @@ def _contains(command: Shell, word: str) -> Shell:
     return sh(command, Raw("|"), "grep", "-qw", word)
 
 
+def _preemption_policy(fair_sharing: bool) -> Block:
+    """Fair sharing is a setting of the whole cluster's Kueue, not of an object the tree holds: the portfolio says which
+    the cluster runs (kueue.fairSharing), and the simulation only holds when it does."""
+    policy = sh("oc", "get", "kueue", "cluster", "-o", "jsonpath={.spec.config.preemption.preemptionPolicy}")
+    wanted = "FairSharing" if fair_sharing else "Classical"
+    patch = sh("oc", "patch", "kueue", "cluster", "--type=merge", "-p",
+               json.dumps({"spec": {"config": {"preemption": {"preemptionPolicy": wanted}}}}))
+    if fair_sharing:
+        return Block(
+            "The cluster's Kueue runs with fair sharing, as the portfolio says (kueue.fairSharing): the Kueue object's "
+            "spec.config.preemption.preemptionPolicy is FairSharing. With Classical, the default, Kueue ignores the "
+            "teams' and cohorts' weights and preempts classically, and the plan and scenarios would not hold. Set here "
+            "when missing.",
+            [Command(policy, "FairSharing"), Command(patch, unless=_equals(policy, "FairSharing"))])
+    return Block(
+        "The cluster's Kueue preempts classically, as the portfolio says (no kueue.fairSharing): the Kueue object's "
+        "spec.config.preemption.preemptionPolicy is Classical or unset. With FairSharing, Kueue would share the "
+        "cohorts' GPUs by weights the portfolio does not give, and the plan and scenarios would not hold. Set here when "
+        "it is FairSharing.",
+        [Command(policy, "Classical (or nothing: Classical is the default)"),
+         Command(patch, unless=sh("test", Raw(f'"$({policy})"'), "!=", "FairSharing"))])
+
+
 def prerequisites(facts: RunbookFacts) -> Section:
     p = facts.portfolio
     s3 = p.storage.s3
@@ -88,6 +111,8 @@ def prerequisites(facts: RunbookFacts) -> Section:
          Command(sh("oc", "patch", "kueue", "cluster", "--type=json", "-p",
                     json.dumps([{"op": "add", "path": "/spec/config/integrations/frameworks/-", "value": "Deployment"}])),
                  unless=_contains(frameworks, "Deployment"))]))
+    if p.kueue.fair_sharing or p.teams:
+        section.blocks.append(_preemption_policy(p.kueue.fair_sharing))
     taint = p.cluster.gpu_taint
     for flavor in p.flavors:
         var = f"MACHINESET_{env_name(flavor.name)}"
