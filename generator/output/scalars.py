@@ -72,12 +72,19 @@ def go_yaml_v3_non_string(value: str) -> bool:
     return value[:1] in "0123456789+-." and bool(_INTEGER.fullmatch(plain) or _FLOAT.fullmatch(plain))
 
 
-# The first characters of every non-string plain scalar above (and of PyYAML's own implicit types).
-_MAY_RESOLVE = frozenset("yYnNtTfFoO~=<-+.0123456789")
+# The first characters of every non-string plain scalar above (and of PyYAML's own implicit types; '_' for ruamel's).
+_MAY_RESOLVE = frozenset("yYnNtTfFoO~=<-+._0123456789")
+
+
+def ruamel_number_with_underscores(value: str) -> bool:
+    """ruamel's YAML 1.2 resolver takes digits and '_' mixed in any order (`_`, `-_`, `._`, `0b_`) for an integer or a
+    float, then fails to build one: such a string, written plain, cannot be read back at all."""
+    return "_" in value and re.fullmatch(r"[-+]?[0-9_.][0-9a-fA-FxXoObBeE_.+-]*", value) is not None
 
 
 def needs_quotes(value: str) -> bool:
     """True when some YAML reader of the tree would take the plain scalar `value` for something other than a string."""
     if value[:1] not in _MAY_RESOLVE and value:  # most strings: a name, a path, a sentence
         return False
-    return value.lower() in _WORDS or resolves_as_number_or_time(value) or not _pyyaml_reads_as_string(value)
+    return (value.lower() in _WORDS or resolves_as_number_or_time(value) or ruamel_number_with_underscores(value)
+            or not _pyyaml_reads_as_string(value))
