@@ -22,6 +22,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import yaml
 
 from generator.sandbox.box import Box
-from generator.sandbox.errors import SandboxError
+from generator.sandbox.errors import SandboxError, ToolMissing
 from generator.sandbox.kueue import module_dir
 
 MODULE = "github.com/argoproj/argo-cd/v3"
@@ -90,8 +91,12 @@ class ArgoCD:
 
     def _start_redis(self, box: Box) -> str:
         name = "argocd-redis"
+        server = shutil.which("redis-server")
+        if server is None:
+            raise ToolMissing("redis-server is not installed; Argo CD in the box keeps its cache in Redis: install the "
+                              "distribution's package (Debian and Ubuntu: apt-get install redis-server)")
         port = box.port(name)
-        box.spawn(name, ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        box.spawn(name, [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
                          "--dir", str(box.data_dir(name))])
         box.wait_until(name, lambda: _redis_pong(port), START_TIMEOUT, what="answering PING")
         return f"127.0.0.1:{port}"
