@@ -24,14 +24,15 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from generator.sandbox.box import Box
+from generator.sandbox.build import build_script
 from generator.sandbox.errors import SandboxError, ToolMissing
-from generator.sandbox.kueue import module_dir
 
 MODULE = "github.com/argoproj/argo-cd/v3"
 FIELD_MANAGER = "gpuaas-sandbox-argocd"
@@ -52,7 +53,7 @@ class ArgoCD:
         self.namespace, self.crd_dirs = namespace, crd_dirs
 
     def start(self, box: Box) -> None:
-        source = module_dir("argocd", MODULE)
+        source = module_source(MODULE)
         _apply_crds(box, self.crd_dirs)
         box.kubectl("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-",
                     input=yaml.safe_dump_all(self.settings(source), sort_keys=False))
@@ -139,6 +140,24 @@ class ArgoCD:
 
 
 HEALTH_PREFIX = "resource.customizations.health."
+
+
+def module_source(module: str) -> Path:
+    """The source of `module` at the version cluster/argocd/go.mod pins, from the Go module cache (fetched again
+    through the module proxy when the cache lost it): the release's own manifests come from there."""
+    go = shutil.which("go")
+    if go is None:
+        raise ToolMissing("Go is not installed; the box reads Argo CD's install manifests from its Go module")
+    done = subprocess.run([go, "mod", "download", "-json", module], cwd=build_script().parent / "argocd",
+                          capture_output=True, text=True)
+    try:
+        directory = Path(json.loads(done.stdout)["Dir"])
+    except (ValueError, KeyError) as error:
+        raise SandboxError(f"argocd: cannot find the source of {module} (go mod download in cluster/argocd): "
+                           f"{done.stderr.strip() or done.stdout.strip()}") from error
+    if done.returncode != 0 or not directory.is_dir():
+        raise SandboxError(f"argocd: cannot find the source of {module}: {done.stdout.strip()} {done.stderr.strip()}")
+    return directory
 
 
 def health_customizations(instances: list[dict[str, Any]]) -> dict[str, str]:
