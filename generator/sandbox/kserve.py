@@ -1,0 +1,117 @@
+"""KServe in the box: the controller manager OpenShift AI 3.0 runs (opendatahub-io/kserve at odh-v3.0, pinned in
+cluster/kserve) in RawDeployment mode, with its webhooks served on loopback.
+
+Everything is read from the pinned module, so it belongs to the release the binary was built from:
+- `inferenceservice-config`: KServe's ConfigMap (config/configmap/inferenceservice.yaml) with OpenShift AI's
+  overlay of it (config/overlays/odh: no Ingress, ModelCars on, no service-account token, its images from
+  params.env), and RawDeployment as the default mode, OpenShift AI 3.0 having no Serverless mode;
+- the webhooks (InferenceService defaulter and validator, the pod mutator, ServingRuntime, TrainedModel and
+  InferenceGraph validators) from config/webhook/manifests.yaml, less those the overlay deletes
+  (ClusterServingRuntime, LocalModelCache) and those of the LLMInferenceService controller, a separate program
+  the box does not run; pointed at https://127.0.0.1:<port> with the box's CA;
+- the CRDs KServe watches that ../shared/crds lacks (TrainedModel, InferenceGraph, ClusterStorageContainer, ...)
+  from config/crd/full; and OpenShift's Route, which the InferenceGraph controller owns, as the CRD openshift/api
+  publishes (route/v1/zz_generated.crd-manifests/routes-Default.crd.yaml; OpenShift serves it built in).
+
+The manager's webhook server takes only a port (cmd/manager/main.go): it listens on every interface, and reads its
+certificate from controller-runtime's default directory under the temporary directory, so the box gives the
+process a TMPDIR of its own and puts the certificate there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.sandbox.box import Box
+from generator.sandbox.kueue import apply_missing_crds, http_ok, https_answers, module_dir, point_webhooks
+
+NAMESPACE = "redhat-ods-applications"  # where OpenShift AI runs the KServe controller and its ConfigMap
+CONFIG_MAP = "inferenceservice-config"
+ODH_OVERLAY = "config/overlays/odh"
+ROUTE_CRD = "route/v1/zz_generated.crd-manifests/routes-Default.crd.yaml"
+# Webhook configurations the box does not register: deleted by OpenShift AI's overlay, or served by the
+# LLMInferenceService controller.
+SKIPPED_WEBHOOKS = ("clusterservingruntime.serving.kserve.io", "localmodelcache.serving.kserve.io",
+                    "llminferenceservice.serving.kserve.io", "llminferenceserviceconfig.serving.kserve.io")
+
+
+class KServe:
+    """KServe's controller manager against the box's API server, with the admin kubeconfig.
+
+    `storage_initializer_image` replaces the overlay's image (the one OpenShift AI's release names) in the pods
+    the pod mutator writes; no container runs in the box, so it only shows in the pod specs.
+    """
+
+    name = "kserve"
+
+    def __init__(self, storage_initializer_image: str | None = None) -> None:
+        self.storage_initializer_image = storage_initializer_image
+
+    def start(self, box: Box) -> None:
+        source = module_dir("kserve", "github.com/kserve/kserve")
+        openshift_api = module_dir("kserve", "github.com/openshift/api")
+        data = box.data_dir(self.name)
+        webhook_port, health_port = box.port("kserve-webhook"), box.port("kserve-health")
+
+        apply_missing_crds(box, [*sorted((source / "config/crd/full").glob("*.yaml")), openshift_api / ROUTE_CRD])
+        box.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all([
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+            self.config_map(source)]))
+        serving = box.certs.leaf("kserve-webhook", ["127.0.0.1"])
+        cert_dir = data / "tmp" / "k8s-webhook-server" / "serving-certs"  # controller-runtime's default, under TMPDIR
+        cert_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(serving.cert, cert_dir / "tls.crt")
+        shutil.copyfile(serving.key, cert_dir / "tls.key")
+        box.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
+                    input=yaml.safe_dump_all(webhook_configurations(source, f"https://127.0.0.1:{webhook_port}", box.certs.ca_pem)))
+
+        box.spawn(self.name, [str(box.binary("kserve-manager")), "--metrics-addr=0",
+                              f"--health-probe-addr=127.0.0.1:{health_port}", f"--webhook-port={webhook_port}"],
+                  env={"KUBECONFIG": str(box.kubeconfig), "POD_NAMESPACE": NAMESPACE, "TMPDIR": str(data / "tmp")})
+        box.wait_until(self.name, lambda: http_ok(f"http://127.0.0.1:{health_port}/readyz"), timeout=120,
+                       what="ready (readyz: its webhook server started)")
+        box.wait_until(self.name, lambda: https_answers(webhook_port, box.certs.ca_pem), timeout=30,
+                       what="serving its webhooks on 127.0.0.1 with the box's certificate")
+
+    def config_map(self, source: Path) -> dict[str, Any]:
+        """`inferenceservice-config` as OpenShift AI 3.0 has it: KServe's, OpenShift AI's overlay, RawDeployment."""
+        base = yaml.safe_load((source / "config/configmap/inferenceservice.yaml").read_text(encoding="utf-8"))
+        overlay = yaml.safe_load((source / ODH_OVERLAY / "patches/patch-inferenceservice-config.yaml").read_text(encoding="utf-8"))
+        params = _params(source / ODH_OVERLAY / "params.env")
+        data: dict[str, str] = {k: v for k, v in base["data"].items() if k != "_example"}
+        for key, value in overlay["data"].items():  # the overlay replaces whole entries (a strategic merge of data)
+            data[key] = re.sub(r"\$\(([a-z0-9-]+)\)", lambda m: params[m.group(1)], value)
+        overrides: dict[str, dict[str, Any]] = {"deploy": {"defaultDeploymentMode": "RawDeployment"}}
+        if self.storage_initializer_image:
+            overrides["storageInitializer"] = {"image": self.storage_initializer_image}
+        for key, values in overrides.items():
+            data[key] = json.dumps({**json.loads(data[key]), **values}, indent=2)
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
+                "data": data}
+
+
+def _params(path: Path) -> dict[str, str]:
+    """A kustomize params.env: `name=value` lines, `#` comments."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def webhook_configurations(source: Path, base_url: str, ca_pem: bytes) -> list[dict[str, Any]]:
+    """KServe's webhook configurations from the module, served at `base_url` and trusting `ca_pem`."""
+    manifests = source / "config/webhook/manifests.yaml"
+    configurations = []
+    for document in yaml.safe_load_all(manifests.read_text(encoding="utf-8")):
+        if not document or document.get("kind") not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+            continue
+        if document["metadata"]["name"] in SKIPPED_WEBHOOKS:
+            continue
+        document["metadata"] = {"name": document["metadata"]["name"]}
+        document["webhooks"] = point_webhooks(document["webhooks"], base_url, ca_pem)
+        configurations.append(document)
+    return configurations
