@@ -16,13 +16,25 @@ Everything is read from the pinned module, so it belongs to the release the bina
 The manager's webhook server takes only a port (cmd/manager/main.go): it listens on every interface, and reads its
 certificate from controller-runtime's default directory under the temporary directory, so the box gives the
 process a TMPDIR of its own and puts the certificate there.
+
+A stand-in for two OpenShift parts the fork relies on (`python -m generator.sandbox.kserve routes`): for an
+InferenceService labelled `networking.kserve.io/visibility: exposed`, OpenShift AI's KServe takes its URL from the
+Route odh-model-controller makes (pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/
+kube_ingress_reconciler.go, createRawURLODH) and fails the reconcile, writing no status at all, until that Route
+exists, is owned by the InferenceService and is admitted by the router. The stand-in makes that Route as
+odh-model-controller does (its name, its target Service and port, edge or reencrypt TLS, the owner reference) and
+admits it as the router would; it does nothing else of either.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
+import sys
+import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +49,11 @@ ODH_OVERLAY = "config/overlays/odh"
 ROUTE_CRD = "route/v1/zz_generated.crd-manifests/routes-Default.crd.yaml"
 # Webhook configurations the box does not register: deleted by OpenShift AI's overlay, or served by the
 # LLMInferenceService controller.
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+VISIBILITY_LABEL = "networking.kserve.io/visibility"
+ENABLE_AUTH = "security.opendatahub.io/enable-auth"
+APPS_DOMAIN = "apps.box.invalid"  # the box's stand-in for the cluster's apps domain
+ROUTES = "/apis/route.openshift.io/v1"
 SKIPPED_WEBHOOKS = ("clusterservingruntime.serving.kserve.io", "localmodelcache.serving.kserve.io",
                     "llminferenceservice.serving.kserve.io", "llminferenceserviceconfig.serving.kserve.io")
 
@@ -78,6 +95,9 @@ class KServe:
                        what="ready (readyz: its webhook server started)")
         box.wait_until(self.name, lambda: https_answers(webhook_port, box.certs.ca_pem), timeout=30,
                        what="serving its webhooks on 127.0.0.1 with the box's certificate")
+        box.spawn(ROUTES_PROCESS, [sys.executable, "-m", "generator.sandbox.kserve", "routes", "--state", str(box.state)])
+        box.wait_until(ROUTES_PROCESS, lambda: "watching" in box.log_tail(ROUTES_PROCESS), timeout=30,
+                       what="watching InferenceServices")
 
     def config_map(self, source: Path) -> dict[str, Any]:
         """`inferenceservice-config` as OpenShift AI 3.0 has it: KServe's, OpenShift AI's overlay, RawDeployment."""
@@ -94,6 +114,94 @@ class KServe:
             data[key] = json.dumps({**json.loads(data[key]), **values}, indent=2)
         return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
                 "data": data}
+
+
+ROUTES_PROCESS = "kserve-routes"
+
+
+def desired_route(isvc: dict[str, Any], services: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The Route odh-model-controller makes for an exposed InferenceService, once its predictor Service exists
+    (None before): named like the InferenceService, to its predictor Service (a transformer's first), on the
+    `https` port with reencrypt TLS when auth is on, else `http` with edge TLS, else the first named port."""
+    meta = isvc["metadata"]
+    if meta.get("labels", {}).get(VISIBILITY_LABEL) != "exposed":
+        return None
+    by_component = {s["metadata"].get("labels", {}).get("component"): s for s in services}
+    predictor = next((s for s in services if s["metadata"]["name"] == f"{meta['name']}-predictor"), by_component.get("predictor"))
+    target = by_component.get("transformer") or predictor
+    if target is None:
+        return None
+    auth = meta.get("annotations", {}).get(ENABLE_AUTH, "").lower() == "true"
+    ports = target["spec"].get("ports") or []
+    wanted = "https" if auth else "http"
+    port: str | int | None = next((p["name"] for p in ports if p.get("name") == wanted), None) \
+        or next((p["name"] for p in ports if p.get("name")), None) or (ports[0]["port"] if ports else None)
+    if port is None:
+        return None
+    return {
+        "apiVersion": "route.openshift.io/v1", "kind": "Route",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": {"inferenceservice-name": meta["name"]},
+                     "ownerReferences": [{"apiVersion": isvc["apiVersion"], "kind": isvc["kind"], "name": meta["name"],
+                                          "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]},
+        "spec": {"host": f"{meta['name']}-{meta['namespace']}.{APPS_DOMAIN}",
+                 "to": {"kind": "Service", "name": target["metadata"]["name"], "weight": 100},
+                 "port": {"targetPort": port}, "wildcardPolicy": "None",
+                 "tls": {"termination": "reencrypt" if auth else "edge", "insecureEdgeTerminationPolicy": "Redirect"}},
+    }
+
+
+def admitted(route: dict[str, Any]) -> dict[str, Any]:
+    """The status the router writes on a Route it serves."""
+    return {"status": {"ingress": [{"host": route["spec"]["host"], "routerName": "default", "wildcardPolicy": "None",
+                                    "conditions": [{"type": "Admitted", "status": "True"}]}]}}
+
+
+def _is_admitted(route: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Admitted" and c.get("status") == "True"
+               for ingress in (route.get("status") or {}).get("ingress") or [] for c in ingress.get("conditions") or [])
+
+
+def reconcile_routes(box: Box) -> None:
+    """One pass of the stand-in over every exposed InferenceService."""
+    selector = urllib.parse.quote(f"{VISIBILITY_LABEL}=exposed")
+    status, listed = box.request("GET", f"/apis/serving.kserve.io/v1beta1/inferenceservices?labelSelector={selector}")
+    if status != 200:
+        return
+    for isvc in listed.get("items", []):
+        namespace, name = isvc["metadata"]["namespace"], isvc["metadata"]["name"]
+        path = f"{ROUTES}/namespaces/{namespace}/routes/{name}"
+        status, route = box.request("GET", path)
+        if status == 404:
+            query = urllib.parse.quote(f"{ISVC_LABEL}={name}")
+            _, services = box.request("GET", f"/api/v1/namespaces/{namespace}/services?labelSelector={query}")
+            route = desired_route(isvc, services.get("items", []) if isinstance(services, dict) else [])
+            if route is None:
+                continue
+            status, route = box.request("POST", f"{ROUTES}/namespaces/{namespace}/routes", route)
+        if status in (200, 201) and isinstance(route, dict) and not _is_admitted(route):
+            box.request("PATCH", path + "/status", admitted(route), content_type="application/merge-patch+json")
+
+
+def _watch_routes(state: Path, interval: float) -> None:
+    box = Box(state)
+    print("kserve-routes: watching exposed InferenceServices (odh-model-controller's Route, the router's admission)", flush=True)
+    while True:
+        try:
+            reconcile_routes(box)
+        except OSError as error:  # the API server restarting or going away with the box
+            print(f"kserve-routes: {error}", flush=True)
+        time.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m generator.sandbox.kserve", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    routes = commands.add_parser("routes", help="run the Route stand-in against the box in --state")
+    routes.add_argument("--state", type=Path, required=True)
+    routes.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    _watch_routes(args.state, args.interval)
+    return 0
 
 
 def _params(path: Path) -> dict[str, str]:
@@ -115,3 +223,7 @@ def webhook_configurations(source: Path, base_url: str, ca_pem: bytes) -> list[d
         document["webhooks"] = point_webhooks(document["webhooks"], base_url, ca_pem)
         configurations.append(document)
     return configurations
+
+
+if __name__ == "__main__":
+    sys.exit(main())
