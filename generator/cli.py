@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator diff --against origin/main --format markdown >> $GITHUB_STEP_SUMMARY")),
     "set-state": ("state", "switch models on or off in portfolio.yaml, keeping its comments and layout", (
         "python -m generator set-state devstral-2=active mistral-3-bf16=queued",)),
+    "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, controllers, kwok nodes", (
+        "python -m generator sandbox --portfolio tests/fixtures/portfolios/valid/demo/portfolio.yaml",
+        "python -m generator sandbox --env dev --keep       # leave it up; prints the KUBECONFIG line",
+        "python -m generator sandbox down")),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
         "python -m generator schema", "python -m generator schema --check")),
 }
@@ -136,6 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     made["set-state"].add_argument("assignments", nargs="+", metavar="MODEL=STATE", help="STATE is active or queued")
     made["set-state"].add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
     made["set-state"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
+    sandbox = made["sandbox"]
+    sandbox.add_argument("action", nargs="?", choices=("up", "down"), default="up",
+                         help="up: build and start the box, sync the tree, show the live state (default); down: stop it")
+    _common(sandbox, crds=False, formats=("text", "json"))
+    sandbox.add_argument("--crd-dir", type=Path, action="append", default=[],
+                         help="serve the CRDs in this folder (repeatable; default: ROOT/../shared/crds)")
+    _environment(sandbox)
+    sandbox.add_argument("--keep", action="store_true", help="leave the box up and print the KUBECONFIG line")
+    sandbox.add_argument("--state", type=Path, default=None,
+                         help="the box's state directory (default: $GPUAAS_GENERATOR_BOX or ~/.cache/gpuaas-generator/box/default)")
 
     made["schema"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     made["schema"].add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")

@@ -17,6 +17,10 @@ from generator.pipeline import Prepared, prepare
 from generator.render import render
 from generator.render.common import Tree
 
+# The built box (cluster/build, tens of minutes cold) is the user's, reused across runs: the build cache stays
+# where it was before the line below moves the generator's cache (generator.sandbox.build reads it).
+os.environ.setdefault("GPUAAS_GENERATOR_BUILD_CACHE",
+                      os.environ.get("GPUAAS_GENERATOR_CACHE") or str(Path.home() / ".cache" / "gpuaas-generator"))
 # Converted CRDs are cached between runs; the tests keep theirs apart from the user's (subprocesses inherit it).
 os.environ["GPUAAS_GENERATOR_CACHE"] = tempfile.mkdtemp(prefix="gpuaas-generator-test-cache-")
 

@@ -31,14 +31,17 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from generator.sandbox.certs import Certs
+from generator.sandbox.certs import Certs, Leaf
 from generator.sandbox.errors import SandboxError, ToolMissing
 
 LOG_TAIL_LINES = 25
@@ -86,6 +89,8 @@ class Box:
         self._certs: Certs | None = None
         self._ports: dict[str, int] = {}
         self._order = 0
+        self._tls: ssl.SSLContext | None = None
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}  # the ones this object started: their exit codes
         info = self.state / "box.json"
         if info.exists():  # an existing box, e.g. opened by `sandbox down` or by a test of a running box
             recorded = json.loads(info.read_text(encoding="utf-8"))
@@ -164,6 +169,7 @@ class Box:
             except OSError as error:
                 raise SandboxError(f"{name}: cannot start {argv[0]}: {error}") from error
         self._order += 1
+        self._processes[name] = process
         record = {"pid": process.pid, "start": _start_time(process.pid), "order": self._order, "argv": list(argv)}
         pids = self.state / "pids"
         pids.mkdir(parents=True, exist_ok=True)
@@ -195,6 +201,34 @@ class Box:
                 raise SandboxError(f"{name} was not {what} after {timeout:.0f} s{because}; "
                                    f"the end of {self.log_path(name)}:\n{self.log_tail(name)}")
             time.sleep(interval)
+
+    def kubeconfig_for(self, name: str, user: str, groups: list[str]) -> Path:
+        """A kubeconfig at `<state>/kubeconfigs/<name>` for the identity `user` in `groups` (a client certificate).
+
+        The box's own controllers run as the users Kubernetes' RBAC bootstrap policy binds (e.g.
+        system:kube-scheduler); `box.kubeconfig` itself is system:masters.
+        """
+        path = self.state / "kubeconfigs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_kubeconfig(path, self.certs.client(name, user, groups))
+        return path
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 30,
+                content_type: str = "application/json") -> tuple[int, Any]:
+        """One call to the API server as the box's admin: (HTTP status, the parsed JSON body or the text).
+
+        `path` may carry a query (`?fieldManager=...`); `content_type` is the body's, e.g.
+        `application/apply-patch+yaml` for a server-side apply (a JSON body is valid YAML). Cheaper than kubectl
+        for polling; a refused connection raises OSError (wait_until counts it as not yet).
+        """
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api_url + path, data=data, method=method,
+                                         headers={"Content-Type": content_type, "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, context=self._admin_tls(), timeout=timeout) as answer:
+                return answer.status, _parsed(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _parsed(error.read())
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120) -> str:
         """Run kubectl against the box (its kubeconfig) and return standard output; a failure raises SandboxError."""
@@ -228,7 +262,8 @@ class Box:
         if self.state.exists():
             shutil.rmtree(self.state)
         self.state.mkdir(parents=True)
-        self.bin_dir, self._ports, self._certs, self._order = bin_dir, {}, None, 0
+        self.bin_dir, self._ports, self._certs, self._order, self._tls = bin_dir, {}, None, 0, None
+        self._processes = {}
         self._save()
         took: dict[str, float] = {}
         for component in components:
@@ -262,6 +297,8 @@ class Box:
             if _alive(record):
                 _signal(record, signal.SIGKILL)
             _reap(record)
+        for process in self._processes.values():
+            process.poll()
         for path in (self.state / "pids").glob("*.json") if (self.state / "pids").exists() else ():
             path.unlink()
         return [name for name, _ in records]
@@ -273,6 +310,28 @@ class Box:
         info = {"ports": self._ports, "bin_dir": str(self.bin_dir) if self.bin_dir else None}
         (self.state / "box.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
+    def write_admin_kubeconfig(self) -> None:
+        """`<state>/kubeconfig`: the API server's URL, the box's CA, the admin (system:masters) certificate."""
+        self._write_kubeconfig(self.kubeconfig, self.certs.admin())
+
+    def _write_kubeconfig(self, path: Path, leaf: Leaf) -> None:
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "box", "preferences": {},
+            "clusters": [{"name": "box", "cluster": {"server": self.api_url,
+                                                     "certificate-authority": str(self.certs.ca.cert)}}],
+            "users": [{"name": path.name, "user": {"client-certificate": str(leaf.cert), "client-key": str(leaf.key)}}],
+            "contexts": [{"name": "box", "context": {"cluster": "box", "user": path.name}}],
+        }
+        path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+    def _admin_tls(self) -> ssl.SSLContext:
+        if self._tls is None:
+            context = ssl.create_default_context(cafile=str(self.certs.ca.cert))
+            admin = self.certs.admin()
+            context.load_cert_chain(str(admin.cert), str(admin.key))
+            self._tls = context
+        return self._tls
+
     def _records(self) -> list[tuple[str, dict[str, Any]]]:
         pids = self.state / "pids"
         if not pids.exists():
@@ -281,18 +340,20 @@ class Box:
         return sorted(found, key=lambda item: int(item[1]["order"]))
 
     def _exit_code(self, name: str) -> int | None:
-        """The exit code of the recorded process `name` once it has ended (reaped here if it is our child)."""
+        """The exit code of the recorded process `name` once it has ended (-1 when another process started it)."""
+        if name in self._processes:
+            return self._processes[name].poll()
         path = self.state / "pids" / f"{name}.json"
         if not path.exists():
             return None
-        record = json.loads(path.read_text(encoding="utf-8"))
-        try:
-            pid, status = os.waitpid(int(record["pid"]), os.WNOHANG)
-        except ChildProcessError:  # not our child: alive or not is all we can know
-            return None if _alive(record) else -1
-        if pid == 0:
-            return None
-        return os.waitstatus_to_exitcode(status)
+        return None if _alive(json.loads(path.read_text(encoding="utf-8"))) else -1
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")
 
 
 def _start_time(pid: int) -> str:
@@ -316,10 +377,10 @@ def _alive(record: Mapping[str, Any]) -> bool:
 
 
 def _reap(record: Mapping[str, Any]) -> None:
-    """Collect the exit status of a process this Python started, so it leaves no zombie behind."""
+    """Collect the exit status of a child of this Python (started by another Box object), so it leaves no zombie."""
     try:
         os.waitpid(int(record["pid"]), os.WNOHANG)
-    except ChildProcessError:
+    except ChildProcessError:  # not our child, or already collected
         pass
 
 

@@ -70,11 +70,21 @@ class Certs:
         return self.client("admin", "box-admin", ["system:masters"])
 
     def service_account_key(self) -> Path:
-        """The key that signs service-account tokens (the API server verifies with the same file)."""
+        """The key that signs service-account tokens (kube-apiserver and kube-controller-manager sign with it)."""
         path = self.dir / "service-account.key"
         if not path.exists():
-            _write_key(path, ec.generate_private_key(ec.SECP256R1()))
+            key = ec.generate_private_key(ec.SECP256R1())
+            path.touch(mode=0o600)
+            path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+            (self.dir / "service-account.pub").write_bytes(key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
         return path
+
+    def service_account_public_key(self) -> Path:
+        """The public half, which the API server verifies tokens with."""
+        self.service_account_key()
+        return self.dir / "service-account.pub"
 
     def _issue(self, name: str, *, common_name: str, organizations: list[str], hosts: list[str],
                usages: list[x509.ObjectIdentifier]) -> Leaf:
