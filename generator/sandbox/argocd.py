@@ -24,7 +24,9 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ FIELD_MANAGER = "gpuaas-sandbox-argocd"
 OPERATOR_MANAGER = "argocd-operator"  # the field manager of what the operator would write
 START_TIMEOUT = 120
 ARGO_GROUP = "argoproj.io"
+ARGO_API = f"/apis/{ARGO_GROUP}/v1alpha1"
+WATCH_WINDOW = 10  # seconds the API server keeps one watch open before the ApplicationWatch resumes it
 PART_OF = {"app.kubernetes.io/part-of": "argocd"}  # Argo CD only watches ConfigMaps and Secrets with this label
 # The Unix socket Argo CD's git askpass helper talks to must fit in sun_path (108 bytes with the terminating NUL).
 SOCKET_PATH_MAX = 100
@@ -140,6 +144,96 @@ class ArgoCD:
 
 
 HEALTH_PREFIX = "resource.customizations.health."
+FINISHED = ("Succeeded", "Failed", "Error")  # an operation's phases once it has ended
+
+
+class ApplicationWatch:
+    """Every operation state Argo CD writes into the Applications of a namespace, in the order the API server's
+    watch delivers them. An Application keeps only its last operation; a self-heal or a retry replaces it, so a
+    test that reads the first sync (or each attempt of a retried one) must have watched it happen.
+
+    `start()` lists and then watches in a thread until `stop()`; a closed or expired watch is resumed."""
+
+    def __init__(self, box: Box, namespace: str) -> None:
+        self.box, self.namespace = box, namespace
+        self._seen: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._context = ssl.create_default_context(cafile=str(box.certs.ca.cert))
+        admin = box.certs.admin()
+        self._context.load_cert_chain(str(admin.cert), str(admin.key))
+
+    def start(self) -> ApplicationWatch:
+        version = self._list()
+        self._thread = threading.Thread(target=self._run, args=(version,), name=f"watch-applications-{self.namespace}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=WATCH_WINDOW + 5)
+
+    def states(self, name: str) -> list[dict[str, Any]]:
+        """Each distinct operation state of the Application `name`, oldest first."""
+        with self._lock:
+            return list(self._seen.get(name, []))
+
+    def finished(self, name: str) -> list[dict[str, Any]]:
+        """The operations of `name` that ended (one entry per operation and attempt), oldest first."""
+        return [s for s in self.states(name) if s.get("phase") in FINISHED]
+
+    def _record(self, application: dict[str, Any]) -> None:
+        state = (application.get("status") or {}).get("operationState")
+        if not state:
+            return
+        with self._lock:
+            seen = self._seen.setdefault(application["metadata"]["name"], [])
+            if state not in seen:
+                seen.append(state)
+
+    def _list(self) -> str:
+        status, body = self.box.request("GET", f"{ARGO_API}/namespaces/{self.namespace}/applications")
+        if status != 200:
+            raise SandboxError(f"argocd: cannot list the Applications of {self.namespace}: {status} {body}")
+        for item in body.get("items", []):
+            self._record(item)
+        return str(body["metadata"]["resourceVersion"])
+
+    def _run(self, version: str) -> None:
+        while not self._stopping.is_set():
+            try:
+                version = self._watch(version)
+            except (OSError, http.client.HTTPException, ValueError):
+                # The watch broke or its version expired: list again (what changed meanwhile is in the list).
+                while not self._stopping.wait(1):
+                    try:
+                        version = self._list()
+                        break
+                    except (OSError, SandboxError):
+                        continue
+
+    def _watch(self, version: str) -> str:
+        """One watch request (the server ends it after WATCH_WINDOW seconds); the last resourceVersion seen."""
+        connection = http.client.HTTPSConnection("127.0.0.1", self.box.port("kube-apiserver"), context=self._context,
+                                                 timeout=WATCH_WINDOW + 30)
+        try:
+            connection.request("GET", f"{ARGO_API}/namespaces/{self.namespace}/applications?watch=1"
+                                      f"&resourceVersion={version}&timeoutSeconds={WATCH_WINDOW}")
+            answer = connection.getresponse()
+            if answer.status != 200:
+                raise ValueError(f"watch answered {answer.status}")
+            for line in answer:
+                event = json.loads(line)
+                if event["type"] == "ERROR":  # e.g. 410 Gone: the version is too old, list again
+                    raise ValueError(str(event["object"]))
+                self._record(event["object"])
+                version = str(event["object"]["metadata"]["resourceVersion"])
+            return version
+        finally:
+            connection.close()
 
 
 def module_source(module: str) -> Path:
