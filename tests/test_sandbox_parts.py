@@ -143,18 +143,22 @@ def test_an_environment_gets_its_own_cluster_nodes() -> None:
         assert environment_named(loaded.portfolio, env.name) is env
 
 
-def test_prerequisites_cover_every_namespace_and_claim_and_hold_no_real_secret() -> None:
-    loaded = load_named("default")
+@pytest.mark.parametrize("name", ["default", "teams"])
+def test_prerequisites_cover_every_namespace_and_claim_and_hold_no_real_secret(name: str) -> None:
+    from generator.model.derive import serving_namespaces
+
+    loaded = load_named(name)
     portfolio, tree = loaded.portfolio, loaded.tree
     made = {n["metadata"]["name"]: n for n in namespaces(portfolio, tree)}
     used = {d["metadata"]["namespace"] for docs in tree.values() for d in docs if d.get("metadata", {}).get("namespace")}
     assert used <= set(made)
-    assert made[portfolio.namespace]["metadata"]["labels"] == {"kueue.openshift.io/managed": "true"}
     found = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in secrets(portfolio)}
-    connection = found[(portfolio.namespace, portfolio.storage.s3.connection_secret)]
-    assert connection["metadata"]["annotations"] == {"opendatahub.io/connection-type": "s3"}
-    entry = json.loads(found[(portfolio.namespace, "storage-config")]["stringData"][portfolio.storage.s3.connection_secret])
-    assert entry["type"] == "s3" and entry["bucket"] == portfolio.storage.s3.bucket
+    for namespace in serving_namespaces(portfolio):  # a team's too: its Secrets come before the tree's models
+        assert made[namespace]["metadata"]["labels"] == {"kueue.openshift.io/managed": "true"}
+        connection = found[(namespace, portfolio.storage.s3.connection_secret)]
+        assert connection["metadata"]["annotations"] == {"opendatahub.io/connection-type": "s3"}
+        entry = json.loads(found[(namespace, "storage-config")]["stringData"][portfolio.storage.s3.connection_secret])
+        assert entry["type"] == "s3" and entry["bucket"] == portfolio.storage.s3.bucket
     values = [v for s in found.values() for v in s["stringData"].values()]
     assert all("fake" in v or "://" in v or v in (portfolio.storage.s3.bucket, "us-east-1") for v in values if "{" not in v)
     objects = storage(portfolio, tree)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,16 @@ def tree_documents(tree: Tree) -> list[dict[str, Any]]:
 
 
 def namespaces(portfolio: Portfolio, tree: Tree) -> list[dict[str, Any]]:
-    """The namespaces the tree uses but does not create, the serving ones labelled for Kueue's management."""
+    """The namespaces the tree uses, the serving ones labelled for Kueue's management. A team's namespace, which
+    the tree creates too, is made here first: its Secrets must be in place before the tree's models need them,
+    as an administrator prepares them; the tree's apply then takes over the namespace's labels."""
     documents = tree_documents(tree)
-    created = {d["metadata"]["name"] for d in documents if d.get("kind") == "Namespace"}
     serving = set(serving_namespaces(portfolio))
     wanted = {portfolio.namespace, portfolio.storage.s3.upload_namespace, portfolio.model_registry.namespace,
               portfolio.cluster.hardware_profile_namespace, portfolio.gitops.argocd_namespace, *serving}
     wanted |= {d["metadata"]["namespace"] for d in documents if d["metadata"].get("namespace")}
     result = []
-    for name in sorted(wanted - created):
+    for name in sorted(wanted):
         labels = {MANAGED_LABEL: "true"} if name in serving else {}
         result.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
     return result
@@ -153,21 +155,22 @@ def synced_groups(portfolio: Portfolio, tree: Tree) -> set[str]:
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
-def establish_crds(box: Box, crds: list[dict[str, Any]], timeout: float = 120) -> None:
-    """Create the CRDs (a plain create: the box is new, and creating a 2 MB CRD costs the API server far less than
-    applying it), replace one that exists, and wait until each is Established."""
-    def create(crd: dict[str, Any]) -> None:
+def establish_crds(box: Box, crds: list[dict[str, Any]], timeout: float = 180) -> None:
+    """Create the CRDs one at a time (a plain create: the box is new, and creating a CRD of megabytes costs the API
+    server far less than applying it; in parallel they starve each other on 2 cores), apply one that exists, and
+    wait until each is Established."""
+    for crd in crds:
         name = crd["metadata"]["name"]
-        status, body = box.request("POST", CRDS, crd, timeout=120)
-        if status == 409:
-            status, body = box.request("PATCH", f"{CRDS}/{name}?fieldManager={FIELD_MANAGER}&force=true", crd,
-                                       content_type="application/apply-patch+yaml", timeout=120)
+        for attempt in range(3):
+            status, body = box.request("POST", CRDS, crd, timeout=150)
+            if status == 409:
+                status, body = box.request("PATCH", f"{CRDS}/{name}?fieldManager={FIELD_MANAGER}&force=true", crd,
+                                           content_type="application/apply-patch+yaml", timeout=150)
+            # A starved API server may time a large CRD out and store it anyway, or not: ask again.
+            if status != 504 or attempt == 2:
+                break
         if status not in (200, 201):
             raise SandboxError(f"prerequisites: the API server refused CRD {name}: {_message(body)}")
-
-    # The API server decodes, validates and stores each CRD on its own; a few at a time keep both cores busy.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(create, sorted(crds, key=lambda c: -len(json.dumps(c)))))
     pending = [c["metadata"]["name"] for c in crds]
 
     def established() -> bool:
@@ -186,9 +189,12 @@ def _message(body: Any) -> str:
 
 
 def apply_documents(box: Box, documents: list[dict[str, Any]], manager: str = FIELD_MANAGER) -> None:
+    """Server-side apply of documents that do not depend on each other, a few at a time."""
     mapper = RestMapper(box)
-    for doc in documents:
+    for doc in documents[:1]:  # discovery of the kinds, once, before the threads share the mapper
         server_side_apply(box, doc, manager, mapper)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda doc: server_side_apply(box, doc, manager, mapper), documents[1:]))
 
 
 class Prerequisites:
@@ -200,6 +206,14 @@ class Prerequisites:
         self.portfolio, self.tree, self.crd_dirs = portfolio, tree, crd_dirs
 
     def start(self, box: Box) -> None:
-        establish_crds(box, crd_documents(self.crd_dirs, synced_groups(self.portfolio, self.tree)))
-        apply_documents(box, namespaces(self.portfolio, self.tree))
-        apply_documents(box, secrets(self.portfolio) + storage(self.portfolio, self.tree))
+        start = time.monotonic()
+        crds = crd_documents(self.crd_dirs, synced_groups(self.portfolio, self.tree))
+        establish_crds(box, crds)
+        box.progress(f"prerequisites: {len(crds)} CRDs Established in {time.monotonic() - start:.1f} s")
+        start = time.monotonic()
+        made = namespaces(self.portfolio, self.tree)
+        apply_documents(box, made)
+        rest = secrets(self.portfolio) + storage(self.portfolio, self.tree)
+        apply_documents(box, rest)
+        box.progress(f"prerequisites: {len(made)} namespaces, {len(rest)} Secrets and storage objects in "
+                     f"{time.monotonic() - start:.1f} s")
