@@ -44,6 +44,9 @@ ARGO_GROUP = "argoproj.io"
 ARGO_API = f"/apis/{ARGO_GROUP}/v1alpha1"
 WATCH_WINDOW = 10  # seconds the API server keeps one watch open before the ApplicationWatch resumes it
 PART_OF = {"app.kubernetes.io/part-of": "argocd"}  # Argo CD only watches ConfigMaps and Secrets with this label
+# libyaml when PyYAML has it: the CRDs are large.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # The Unix socket Argo CD's git askpass helper talks to must fit in sun_path (108 bytes with the terminating NUL).
 SOCKET_PATH_MAX = 100
 
@@ -273,11 +276,16 @@ def repository_secret(namespace: str, name: str, url: str) -> dict[str, Any]:
 
 
 def _apply_crds(box: Box, crd_dirs: list[Path]) -> None:
-    """Argo CD's CRDs and the operator's ArgoCD CRD from the upstream copies, Established."""
+    """Argo CD's CRDs and the operator's ArgoCD CRD from the upstream copies, those the box lacks, Established.
+
+    Only files that declare the group are parsed (the upstream copies hold megabytes of other CRDs)."""
     documents = []
     for directory in crd_dirs:
         for path in sorted(directory.rglob("*.yaml")):
-            for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            text = path.read_text(encoding="utf-8")
+            if f"group: {ARGO_GROUP}" not in text:
+                continue
+            for document in yaml.load_all(text, Loader=_LOADER):
                 if document and document.get("kind") == "CustomResourceDefinition" \
                         and document["spec"]["group"] == ARGO_GROUP:
                     documents.append(document)
@@ -285,9 +293,12 @@ def _apply_crds(box: Box, crd_dirs: list[Path]) -> None:
     if not {"Application", "AppProject", "ArgoCD"} <= kinds:
         raise SandboxError(f"argocd: the CRDs of Application, AppProject and ArgoCD are not all in "
                            f"{', '.join(map(str, crd_dirs))} (found: {', '.join(sorted(kinds)) or 'none'})")
-    box.kubectl("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", input=yaml.safe_dump_all(documents))
-    box.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                *(f"crd/{d['metadata']['name']}" for d in documents))
+    installed = set(box.kubectl("get", "customresourcedefinitions", "-o", "name").split())
+    missing = [d for d in documents if f"customresourcedefinition.apiextensions.k8s.io/{d['metadata']['name']}" not in installed]
+    if missing:
+        box.kubectl("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-",
+                    input=yaml.dump_all(missing, Dumper=_DUMPER))
+    box.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{d['metadata']['name']}" for d in documents))
 
 
 def _redis_pong(port: int) -> bool:
