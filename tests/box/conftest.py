@@ -8,7 +8,6 @@ started once per session in a temporary state directory and stopped with `sandbo
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,14 +19,11 @@ from typing import Any
 
 import pytest
 
+from conftest import DEMO, ROOT, UPSTREAM_CRDS
 from generator.pipeline import Prepared, prepare
 from generator.sandbox.box import Box
 
 HERE = Path(__file__).resolve().parent
-# As tests/conftest.py has them (a conftest cannot import its parent by name: both are `conftest`).
-ROOT = HERE.parents[1]
-DEMO = ROOT / "tests" / "fixtures" / "portfolios" / "valid" / "demo" / "portfolio.yaml"
-UPSTREAM_CRDS = Path(os.environ.get("CRD_DIR") or ROOT.parent / "shared" / "crds")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -76,8 +72,3 @@ def sandbox_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     finally:
         generator_command("sandbox", "down", "--state", str(state), timeout=120)
 
-
-def without_go_path() -> dict[str, str]:
-    """This environment with every PATH entry that holds a `go` removed."""
-    kept = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not (Path(p) / "go").exists()]
-    return {**os.environ, "PATH": os.pathsep.join(kept)}
