@@ -14,12 +14,14 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import yaml
 
 from conftest import DEMO, UPSTREAM_CRDS
+from generator.admission.kueue import quantity
 from generator.admission.plan import Cluster, Snapshot, plan
 from generator.model.derive import model_namespace
 from generator.pipeline import Prepared, prepare
@@ -234,7 +236,9 @@ def test_the_tree_s_serving_namespace_is_managed_by_kueue(served: Served) -> Non
 
 def test_the_tree_s_v1beta1_kueue_objects_are_stored_as_kueue_s_v1beta2(served: Served) -> None:
     """The generator writes kueue.x-k8s.io/v1beta1; Kueue's conversion webhook stores v1beta2, whose names differ
-    (flavor fungibility's `Borrow` is `MayStopSearch`, `cohort` is `cohortName`)."""
+    (flavor fungibility's `Borrow` and `Preempt` are `MayStopSearch`, `cohort` is `cohortName`). The mapping is one
+    way (apis/kueue/v1beta1/clusterqueue_conversion.go): read back as v1beta1, the object says `MayStopSearch`, so
+    a tree that writes `Borrow` differs from the live object for as long as it lives (Argo CD: OutOfSync)."""
     queues = [d for docs in served.loaded.tree.values() for d in docs if d.get("kind") == "ClusterQueue"]
     assert queues and all(q["apiVersion"] == "kueue.x-k8s.io/v1beta1" for q in queues)
     spellings = {"Borrow": "MayStopSearch", "Preempt": "MayStopSearch"}
@@ -245,6 +249,9 @@ def test_the_tree_s_v1beta1_kueue_objects_are_stored_as_kueue_s_v1beta2(served: 
             assert stored["spec"]["flavorFungibility"][field] == spellings.get(value, value), (field, value, stored["spec"])
         assert stored["spec"].get("cohortName") == written["spec"].get("cohort"), stored["spec"]
         assert _true(stored, "Active"), yaml.safe_dump(stored.get("status"))
+        read_back = served.get(f"/apis/kueue.x-k8s.io/v1beta1/clusterqueues/{written['metadata']['name']}")
+        assert read_back is not None
+        assert read_back["spec"].get("flavorFungibility") == stored["spec"].get("flavorFungibility"), read_back["spec"]
 
 
 def test_baseline_kueue_admits_the_active_models_as_plan_does(served: Served) -> None:
@@ -260,6 +267,43 @@ def test_baseline_kueue_admits_the_active_models_as_plan_does(served: Served) ->
             served.isvc(model)["metadata"]["labels"][QUEUE_LABEL]
     _admitted_as_planned(served, snapshot, "baseline")
     _no_gpu_pending(served, snapshot, "baseline")
+
+
+def test_kueue_counts_every_container_of_a_model_pod_the_simulator_counts_the_predictor(served: Served) -> None:
+    """Kueue's Workload for a predictor pod takes from the quota what the whole pod requests: the predictor container plus the
+    containers KServe adds (kube-rbac-proxy when `security.opendatahub.io/enable-auth` is true, the modelcar for an
+    OCI model). The GPUs are the model's either way; the simulator (generator/admission/plan.py, model_workload)
+    counts the predictor container only, so its cpu and memory fall short by the sidecars' requests."""
+    models = [m.name for m in served.simulator.snapshot().models if m.state == "admitted"]
+    assert models
+    for model in models:
+        pod = served.pods(model)[0]
+        workloads = served.workloads(model)
+        assert len(workloads) == 1, _state(served, model)
+        requested = _workload_requests(workloads[0])
+        simulated = served.simulator.pods[model].requests
+        containers = {c["name"]: _requests(c) for c in pod["spec"]["containers"]}
+        predictor = containers.pop("kserve-container")
+        assert requested[served.gpu] == simulated[served.gpu] == predictor[served.gpu], (requested, simulated)
+        for resource in ("cpu", "memory"):
+            sidecars = sum((r.get(resource, Decimal(0)) for r in containers.values()), Decimal(0))
+            assert requested[resource] == predictor[resource] + sidecars, (model, resource, requested, containers)
+            assert simulated[resource] == predictor[resource], (model, resource, simulated)
+        if served.isvc(model)["metadata"].get("annotations", {}).get("security.opendatahub.io/enable-auth") == "true":
+            assert "kube-rbac-proxy" in containers and requested["cpu"] > simulated["cpu"], (model, containers)
+
+
+def _requests(container: dict[str, Any]) -> dict[str, Decimal]:
+    resources = container.get("resources") or {}
+    found = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}  # a limit alone is the request
+    return {name: quantity(str(value)) for name, value in found.items()}
+
+
+def _workload_requests(workload: dict[str, Any]) -> dict[str, Decimal]:
+    """What an admitted Workload's one pod set takes from the quota (status.admission's resourceUsage)."""
+    found = ((workload.get("status") or {}).get("admission") or {}).get("podSetAssignments") or []
+    assert len(found) == 1, yaml.safe_dump(workload.get("status"))
+    return {name: quantity(str(value)) for name, value in found[0]["resourceUsage"].items()}
 
 
 def test_a_model_created_stopped_never_gets_a_deployment(served: Served) -> None:
