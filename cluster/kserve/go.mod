@@ -63,7 +63,7 @@ require (
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/kedacore/keda/v2 v2.16.1 // indirect
-	github.com/kserve/kserve v0.0.0-00010101000000-000000000000 // indirect
+	github.com/kserve/kserve v0.0.0-20251021192103-710a8a6b8e7f // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mailru/easyjson v0.9.0 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
