@@ -35,6 +35,7 @@ import yaml
 from generator.sandbox.box import Box
 from generator.sandbox.build import build_script
 from generator.sandbox.errors import SandboxError, ToolMissing
+from generator.sandbox.prereqs import crd_documents, establish_crds
 
 MODULE = "github.com/argoproj/argo-cd/v3"
 FIELD_MANAGER = "gpuaas-sandbox-argocd"
@@ -42,11 +43,9 @@ OPERATOR_MANAGER = "argocd-operator"  # the field manager of what the operator w
 START_TIMEOUT = 120
 ARGO_GROUP = "argoproj.io"
 ARGO_API = f"/apis/{ARGO_GROUP}/v1alpha1"
+ARGO_KINDS = {"Application", "AppProject", "ArgoCD"}
 WATCH_WINDOW = 10  # seconds the API server keeps one watch open before the ApplicationWatch resumes it
 PART_OF = {"app.kubernetes.io/part-of": "argocd"}  # Argo CD only watches ConfigMaps and Secrets with this label
-# libyaml when PyYAML has it: the CRDs are large.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # The Unix socket Argo CD's git askpass helper talks to must fit in sun_path (108 bytes with the terminating NUL).
 SOCKET_PATH_MAX = 100
 
@@ -276,29 +275,14 @@ def repository_secret(namespace: str, name: str, url: str) -> dict[str, Any]:
 
 
 def _apply_crds(box: Box, crd_dirs: list[Path]) -> None:
-    """Argo CD's CRDs and the operator's ArgoCD CRD from the upstream copies, those the box lacks, Established.
-
-    Only files that declare the group are parsed (the upstream copies hold megabytes of other CRDs)."""
-    documents = []
-    for directory in crd_dirs:
-        for path in sorted(directory.rglob("*.yaml")):
-            text = path.read_text(encoding="utf-8")
-            if f"group: {ARGO_GROUP}" not in text:
-                continue
-            for document in yaml.load_all(text, Loader=_LOADER):
-                if document and document.get("kind") == "CustomResourceDefinition" \
-                        and document["spec"]["group"] == ARGO_GROUP:
-                    documents.append(document)
+    """The CRDs of Application and AppProject and the operator's ArgoCD CRD from the upstream copies, Established
+    (the box's prerequisites make only the CRDs of the groups the tree syncs). The controller needs no other."""
+    documents = [d for d in crd_documents(crd_dirs, {ARGO_GROUP}) if d["spec"]["names"]["kind"] in ARGO_KINDS]
     kinds = {d["spec"]["names"]["kind"] for d in documents}
-    if not {"Application", "AppProject", "ArgoCD"} <= kinds:
-        raise SandboxError(f"argocd: the CRDs of Application, AppProject and ArgoCD are not all in "
-                           f"{', '.join(map(str, crd_dirs))} (found: {', '.join(sorted(kinds)) or 'none'})")
-    installed = set(box.kubectl("get", "customresourcedefinitions", "-o", "name").split())
-    missing = [d for d in documents if f"customresourcedefinition.apiextensions.k8s.io/{d['metadata']['name']}" not in installed]
-    if missing:
-        box.kubectl("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-",
-                    input=yaml.dump_all(missing, Dumper=_DUMPER))
-    box.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{d['metadata']['name']}" for d in documents))
+    if kinds != ARGO_KINDS:
+        raise SandboxError(f"argocd: the CRDs of {', '.join(sorted(ARGO_KINDS - kinds))} are not in "
+                           f"{', '.join(map(str, crd_dirs))}")
+    establish_crds(box, documents)
 
 
 def _redis_pong(port: int) -> bool:

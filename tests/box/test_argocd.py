@@ -197,21 +197,47 @@ def test_the_root_application_syncs_the_app_of_apps_and_each_child_application_s
 def test_every_application_is_synced_once_its_sync_has_run(deployed: Deployed) -> None:
     """After its sync, each Application compares Synced with the commit: what the API server keeps of each
     resource is what the tree says (a field the server rewrites keeps an Application OutOfSync forever, and
-    self-heal applies it again and again)."""
+    self-heal applies it again and again). A failure names each field the server keeps otherwise."""
     for app in [deployed.root_application(), *deployed.children()]:
         name = app["metadata"]["name"]
+        path = APP_OF_APPS if name == deployed.root_application()["metadata"]["name"] else app["spec"]["source"]["path"]
         _first_operation(deployed, name)
 
         def synced(name: str = name) -> bool:
             sync = deployed.application(name)["status"]["sync"]
             return bool(sync.get("status") == "Synced" and sync.get("revision") == deployed.commit)
 
-        def out_of_sync(name: str = name) -> str:
-            resources = deployed.application(name)["status"].get("resources") or []
-            return "\n".join(f"{r.get('group') or 'core'} {r['kind']} {r.get('namespace') or ''}/{r['name']}: {r.get('status')}"
-                             for r in resources if r.get("status") != "Synced") or _described(deployed, name)
+        _wait(f"Application {name} Synced at {deployed.commit[:12]}", synced, SETTLE_TIMEOUT,
+              partial(_out_of_sync, deployed, name, path))
 
-        _wait(f"Application {name} Synced at {deployed.commit[:12]}", synced, SETTLE_TIMEOUT, out_of_sync)
+
+def _out_of_sync(deployed: Deployed, name: str, path: str | Path) -> str:
+    """Each OutOfSync resource of the Application, with the fields the tree sets that the live object (read in
+    the tree's apiVersion) holds otherwise."""
+    rendered = {_rendered_key(d): d for d in deployed.built(path)}
+    lines = []
+    for resource in deployed.application(name)["status"].get("resources") or []:
+        if resource.get("status") == "Synced":
+            continue
+        key = _reported_key(resource, rendered)
+        lines.append(f"{key[0] or 'core'} {key[1]} {key[2]}/{key[3]}: {resource.get('status')}")
+        document = rendered.get(key)
+        if document is None:
+            continue
+        group, _, version = str(document["apiVersion"]).rpartition("/")
+        kind = ".".join(p for p in (key[1], version, group) if p)
+        live = deployed.box.kubectl_json("get", kind, key[3], *(["-n", key[2]] if key[2] else []))
+        lines += [f"  {field}" for field in _differences(document.get("spec") or {}, live.get("spec") or {}, "spec")]
+    return "\n".join(lines) or _described(deployed, name)
+
+
+def _differences(wanted: Any, live: Any, where: str) -> list[str]:
+    """The fields of `wanted` that `live` holds otherwise (fields `live` adds are defaults, not differences)."""
+    if isinstance(wanted, dict) and isinstance(live, dict):
+        return [d for k, v in wanted.items() for d in _differences(v, live.get(k), f"{where}.{k}")]
+    if isinstance(wanted, list) and isinstance(live, list) and len(wanted) == len(live):
+        return [d for i, (w, v) in enumerate(zip(wanted, live, strict=True)) for d in _differences(w, v, f"{where}[{i}]")]
+    return [] if str(wanted) == str(live) else [f"{where}: the tree {wanted!r}, the cluster {live!r}"]
 
 
 def test_each_sync_applies_every_resource_in_one_operation_wave_after_wave(deployed: Deployed) -> None:
