@@ -10,6 +10,7 @@ difference between the real controllers and the simulator fails naming the model
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -320,6 +321,41 @@ def test_a_model_created_stopped_never_gets_a_deployment(served: Served) -> None
             assert served.deployment(model) is None and served.hpa(model) is None and not served.pods(model), \
                 _state(served, model)
         time.sleep(1)
+
+
+def test_an_update_under_a_full_quota_deadlocks_as_a_rolling_update_and_goes_through_as_recreate(served: Served) -> None:
+    """The demo's rolling-update story on the real controllers: change a running model while its flavor is full.
+    With RollingUpdate the new pod waits, gated, for the quota the old pod holds (and the old pod keeps running);
+    with the Recreate strategy the tree renders, the old pod goes first and the new one is admitted, as `plan` says."""
+    scenario = next(s for s in served.loaded.portfolio.scenarios if s.name == "rolling-update")
+    model = next(m for step in scenario.steps for m in step.update)
+    namespace = served.namespace(model)
+
+    def change(strategy: str, arg: str) -> None:
+        patch = [{"op": "replace", "path": "/spec/predictor/deploymentStrategy", "value": {"type": strategy}},
+                 {"op": "add", "path": "/spec/predictor/model/args/-", "value": arg}]
+        served.box.kubectl("patch", "-n", namespace, f"inferenceservice/{model}", "--type=json", "-p", json.dumps(patch))
+
+    rolling = served.simulator.apply(update=[model], strategy="RollingUpdate")
+    assert rolling.model(model).state == "pending", "plan should leave the rolling update's new pod pending"
+    change("RollingUpdate", "--max-num-seqs=64")
+
+    def deadlocked() -> bool:
+        pods = served.pods(model)
+        running = [p for p in pods if p.get("status", {}).get("phase") == "Running" and p["spec"].get("nodeName")]
+        waiting = [p for p in pods if _gated(p) and not p["spec"].get("nodeName")]
+        return len(pods) == 2 and len(running) == 1 and len(waiting) == 1
+    _wait(f"RollingUpdate of {model} under a full quota: the new pod should wait gated beside the running one",
+          deadlocked, lambda: _state(served, model))
+    time.sleep(QUIET)
+    assert deadlocked(), f"the rolling update should stay stuck:\n{_state(served, model)}"
+
+    recreated = served.simulator.apply(update=[model])
+    change("Recreate", "--max-num-seqs=32")
+    _admitted_as_planned(served, recreated, f"update {model} with Recreate")
+    _no_gpu_pending(served, recreated, f"update {model} with Recreate")
+    assert all("--max-num-seqs=32" in c.get("args", []) for p in served.pods(model) for c in p["spec"]["containers"]
+               if c["name"] == "kserve-container"), _state(served, model)
 
 
 def test_the_handover_a_queued_model_waits_holding_no_gpu_until_a_stop_frees_its_quota(served: Served) -> None:
