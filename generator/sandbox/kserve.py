@@ -9,8 +9,8 @@ Everything is read from the pinned module, so it belongs to the release the bina
   InferenceGraph validators) from config/webhook/manifests.yaml, less those the overlay deletes
   (ClusterServingRuntime, LocalModelCache) and those of the LLMInferenceService controller, a separate program
   the box does not run; pointed at https://127.0.0.1:<port> with the box's CA;
-- the CRDs KServe watches that ../shared/crds lacks (TrainedModel, InferenceGraph, ClusterStorageContainer, ...)
-  from config/crd/full; and OpenShift's Route, which the InferenceGraph controller owns, as the CRD openshift/api
+- the CRDs KServe watches that ../shared/crds lacks (TrainedModel, InferenceGraph, ClusterStorageContainer) from
+  config/crd/full; and OpenShift's Route, which the InferenceGraph controller owns, as the CRD openshift/api
   publishes (route/v1/zz_generated.crd-manifests/routes-Default.crd.yaml; OpenShift serves it built in).
 
 The manager's webhook server takes only a port (cmd/manager/main.go): it listens on every interface, and reads its
@@ -47,6 +47,10 @@ NAMESPACE = "redhat-ods-applications"  # where OpenShift AI runs the KServe cont
 CONFIG_MAP = "inferenceservice-config"
 ODH_OVERLAY = "config/overlays/odh"
 ROUTE_CRD = "route/v1/zz_generated.crd-manifests/routes-Default.crd.yaml"
+# The kinds the manager watches or lists (its controllers and pod mutator); not the LLMInferenceService kinds (another
+# controller) nor the local-model ones (OpenShift AI's overlay deletes them).
+WATCHED = ("inferenceservices", "servingruntimes", "clusterservingruntimes", "trainedmodels", "inferencegraphs",
+           "clusterstoragecontainers")
 # Webhook configurations the box does not register: deleted by OpenShift AI's overlay, or served by the
 # LLMInferenceService controller.
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
@@ -76,7 +80,8 @@ class KServe:
         data = box.data_dir(self.name)
         webhook_port, health_port = box.port("kserve-webhook"), box.port("kserve-health")
 
-        apply_missing_crds(box, [*sorted((source / "config/crd/full").glob("*.yaml")), openshift_api / ROUTE_CRD])
+        crds = [source / "config/crd/full" / f"serving.kserve.io_{plural}.yaml" for plural in WATCHED]
+        apply_missing_crds(box, [*crds, openshift_api / ROUTE_CRD])
         box.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all([
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
             self.config_map(source)]))
