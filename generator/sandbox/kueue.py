@@ -28,7 +28,6 @@ import base64
 import datetime
 import http.client
 import ipaddress
-import json
 import shutil
 import socket
 import ssl
@@ -67,6 +66,7 @@ _NAMESPACED_OWN = ("workload",)
 _CERT_VALID = datetime.timedelta(days=365)
 
 CLUSTER_DIR = Path(__file__).resolve().parents[2] / "cluster"
+_CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 class Kueue:
@@ -206,8 +206,8 @@ def _ca_injected(box: Box, ca_pem: bytes) -> bool:
     """Kueue's rotator has checked its Secret and written its CA into both webhook configurations."""
     bundle = base64.b64encode(ca_pem).decode()
     for kind, name in _CONFIGURATION_NAMES.items():
-        found = box.kubectl_json("get", kind.lower(), name)
-        if any(w["clientConfig"].get("caBundle") != bundle for w in found.get("webhooks", [])):
+        status, found = box.request("GET", f"/apis/admissionregistration.k8s.io/v1/{kind.lower()}s/{name}")
+        if status != 200 or any(w["clientConfig"].get("caBundle") != bundle for w in found.get("webhooks", [])):
             return False
     return True
 
@@ -252,23 +252,25 @@ def point_webhooks(webhooks: list[dict[str, Any]], base_url: str, ca_pem: bytes)
 
 def point_conversion(box: Box, crd: str, url: str, ca_pem: bytes) -> None:
     """Give `crd` a conversion webhook at `url` (when the CRD is installed)."""
-    if not box.kubectl("get", "crd", crd, "--ignore-not-found", "-o", "name").strip():
-        return
     patch = {"spec": {"conversion": {"strategy": "Webhook", "webhook": {
         "clientConfig": {"url": url, "caBundle": base64.b64encode(ca_pem).decode()},
         "conversionReviewVersions": ["v1"]}}}}
-    box.kubectl("patch", "crd", crd, "--type=merge", "-p", json.dumps(patch))
+    status, body = box.request("PATCH", f"{_CRDS}/{crd}", patch, content_type="application/merge-patch+json")
+    if status not in (200, 404):
+        raise SandboxError(f"kueue: cannot set the conversion webhook of {crd}: {status} {body}")
 
 
 def apply_missing_crds(box: Box, files: Iterable[Path]) -> list[str]:
     """Apply the CRDs among `files` that the box does not have yet (../shared/crds wins where both have one), wait
     until they are established, and return their names."""
-    installed = set(box.kubectl("get", "crd", "-o", "name").split())
+    status, listed = box.request("GET", _CRDS)
+    if status != 200:
+        raise SandboxError(f"cannot list the box's CRDs: {status} {listed}")
+    installed = {c["metadata"]["name"] for c in listed.get("items", [])}
     missing: list[dict[str, Any]] = []
     for path in files:
         for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if document and document.get("kind") == "CustomResourceDefinition" \
-                    and f"customresourcedefinition.apiextensions.k8s.io/{document['metadata']['name']}" not in installed:
+            if document and document.get("kind") == "CustomResourceDefinition" and document["metadata"]["name"] not in installed:
                 missing.append(document)
     if missing:
         box.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(missing))
