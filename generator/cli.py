@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator rename model devstral-2 devstral-small")),
     "remove": ("remove", "remove a model from portfolio.yaml, with its scenario and environment references", (
         "python -m generator remove model gpt-oss-20b",)),
+    "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, controllers, kwok nodes", (
+        "python -m generator sandbox --portfolio tests/fixtures/portfolios/valid/demo/portfolio.yaml",
+        "python -m generator sandbox --env dev --keep       # leave it up; prints the KUBECONFIG line",
+        "python -m generator sandbox down")),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
         "python -m generator schema", "python -m generator schema --check")),
 }
@@ -152,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     for editing in (made["set-state"], rename, remove):
         editing.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
         editing.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
+    sandbox = made["sandbox"]
+    sandbox.add_argument("action", nargs="?", choices=("up", "down"), default="up",
+                         help="up: build and start the box, sync the tree, show the live state (default); down: stop it")
+    _common(sandbox, crds=False, formats=("text", "json"))
+    sandbox.add_argument("--crd-dir", type=Path, action="append", default=[],
+                         help="serve the CRDs in this folder (repeatable; default: ROOT/../shared/crds)")
+    _environment(sandbox)
+    sandbox.add_argument("--keep", action="store_true", help="leave the box up and print the KUBECONFIG line")
+    sandbox.add_argument("--state", type=Path, default=None,
+                         help="the box's state directory (default: $GPUAAS_GENERATOR_BOX or ~/.cache/gpuaas-generator/box/default)")
 
     made["schema"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     made["schema"].add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")

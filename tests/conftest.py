@@ -35,6 +35,10 @@ def sized(in_ci: int, fast: int) -> int:
     return in_ci if HYPOTHESIS_PROFILE == "ci" else fast
 
 
+# The built box (cluster/build, tens of minutes cold) is the user's, reused across runs: the build cache stays
+# where it was before the lines below move the generator's cache (generator.sandbox.build reads it).
+os.environ.setdefault("GPUAAS_GENERATOR_BUILD_CACHE",
+                      os.environ.get("GPUAAS_GENERATOR_CACHE") or str(Path.home() / ".cache" / "gpuaas-generator"))
 # Converted CRDs are cached between runs; the tests keep theirs apart from the user's, one for the whole run: the
 # parallel workers (pytest-xdist) and subprocesses inherit it, so the CRDs are converted once, not once per worker.
 if "GPUAAS_GENERATOR_TEST_CACHE" not in os.environ:
