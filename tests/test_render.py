@@ -12,6 +12,7 @@ import pytest
 
 from conftest import DEMO, VALID, load_named, render_named
 from generator.model.derive import storage_uri
+from generator.pipeline import prepare
 from generator.render.common import SYNC_WAVE, Tree
 
 ALL = ["default", *VALID]
@@ -361,3 +362,20 @@ def test_argocd_application(default_tree: Tree) -> None:
                                "labels": {"app.kubernetes.io/managed-by": "gpuaas-generator"}}
     assert app["spec"]["source"]["path"] == "gitops/step-05-llm-on-vllm/base"
     assert app["spec"]["syncPolicy"]["retry"] == {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    ("whenCanBorrow: Borrow", {"whenCanBorrow": "MayStopSearch", "whenCanPreempt": "TryNextFlavor"}),
+    ("whenCanBorrow: MayStopSearch", {"whenCanBorrow": "MayStopSearch", "whenCanPreempt": "TryNextFlavor"}),
+    ("whenCanBorrow: TryNextFlavor\n    whenCanPreempt: Preempt", {"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "MayStopSearch"}),
+])
+def test_flavor_fungibility_is_written_as_kueue_stores_it(written: str, stored: dict[str, str], tmp_path: Path) -> None:
+    """Kueue v0.15+ converts Borrow and Preempt one way to MayStopSearch: a tree that wrote them would never be in sync
+    (seen on the box: Argo CD re-applied the ClusterQueue forever)."""
+    text = DEMO.read_text(encoding="utf-8")
+    given = "    whenCanBorrow: Borrow\n    whenCanPreempt: TryNextFlavor\n"
+    assert given in text
+    (tmp_path / "portfolio.yaml").write_text(text.replace(given, f"    {written}\n"), encoding="utf-8")
+    tree = prepare(tmp_path / "portfolio.yaml").tree
+    [queue] = [d for docs in tree.values() for d in docs if d["kind"] == "ClusterQueue"]
+    assert queue["spec"]["flavorFungibility"] == stored

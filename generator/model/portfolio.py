@@ -268,11 +268,15 @@ class BorrowWithinCohort(Spec):
 
 
 class FlavorFungibility(Spec):
-    when_can_borrow: Literal["Borrow", "TryNextFlavor"] = Field(
-        "Borrow", description="v1beta1 flavorFungibility.whenCanBorrow.", examples=["Borrow"]
+    # Kueue v0.15+ stores MayStopSearch for the older Borrow and Preempt and reads it back so: the tree writes the
+    # stored spelling, or Argo CD would see the ClusterQueue out of sync forever. The older spellings are accepted.
+    when_can_borrow: Literal["MayStopSearch", "Borrow", "TryNextFlavor"] = Field(
+        "MayStopSearch", description="flavorFungibility.whenCanBorrow: MayStopSearch (stop at the first flavor that fits by "
+        "borrowing; Borrow is its older spelling, written as MayStopSearch) or TryNextFlavor.", examples=["MayStopSearch"]
     )
-    when_can_preempt: Literal["Preempt", "TryNextFlavor"] = Field(
-        "TryNextFlavor", description="v1beta1 flavorFungibility.whenCanPreempt.", examples=["TryNextFlavor"]
+    when_can_preempt: Literal["MayStopSearch", "Preempt", "TryNextFlavor"] = Field(
+        "TryNextFlavor", description="flavorFungibility.whenCanPreempt: TryNextFlavor, or MayStopSearch (stop at the first "
+        "flavor that fits by preempting; Preempt is its older spelling, written as MayStopSearch).", examples=["TryNextFlavor"]
     )
 
 

@@ -113,12 +113,18 @@ def cluster_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
             ],
             "preemption": preemption,
             "flavorFungibility": {
-                "whenCanBorrow": kueue.flavor_fungibility.when_can_borrow,
-                "whenCanPreempt": kueue.flavor_fungibility.when_can_preempt,
+                "whenCanBorrow": stored_fungibility(kueue.flavor_fungibility.when_can_borrow),
+                "whenCanPreempt": stored_fungibility(kueue.flavor_fungibility.when_can_preempt),
             },
             **fair,
         },
     }
+
+
+def stored_fungibility(value: str) -> str:
+    """The spelling Kueue stores and reads back: Borrow and Preempt convert one way to MayStopSearch
+    (kueue apis/kueue/v1beta1/clusterqueue_conversion.go), so writing them keeps the ClusterQueue out of sync."""
+    return "MayStopSearch" if value in ("Borrow", "Preempt") else value
 
 
 def cohort(portfolio: Portfolio, node: Cohort) -> Document:
