@@ -13,13 +13,14 @@ test_argocd.py starts a box of its own (Argo CD syncing the tree owns it), befor
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from box.boxes import Boxes, Sandbox, Served, generator_command, require_go
+from box.boxes import FIGURES, Boxes, Sandbox, Served, generator_command, require_go
 from conftest import DEMO, UPSTREAM_CRDS
 from generator.pipeline import prepare
 from generator.sandbox.box import Box
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.box)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The tier's figures (box starts, replays, the handover on the box), with the machine's load."""
+    if FIGURES:
+        terminalreporter.section("box tier figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +69,7 @@ def sandbox_demo(boxes: Boxes, tmp_path_factory: pytest.TempPathFactory) -> Sand
     loaded = prepare(DEMO, display_name="portfolio.yaml")
     report = json.loads(done.stdout)
     boxes.adopt(Served(box, loaded.portfolio, loaded.tree, seconds))
-    boxes.started.append(("demo (sandbox --scenario resource-handover)", seconds))
+    FIGURES.append(f"demo: `sandbox --scenario resource-handover --keep` in {seconds:.1f} s")
     return Sandbox(box, report, done.returncode, loaded, seconds)
 
 
