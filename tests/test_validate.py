@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,22 @@ def test_the_metadata_of_a_custom_resource_is_checked_as_the_api_server_checks_e
     found = {(d.rule, d.path): d for d in _validate(tree, allow_missing=True).diagnostics}
     assert set(found) == {("CRD002", 'metadata.labels["example.com/count"]'), ("CRD002", "metadata.parityUnknownField")}
     assert all("(ObjectMeta, Kubernetes 1.33 OpenAPI)" in d.message for d in found.values())
+
+
+def test_two_items_with_the_same_key_in_a_list_the_api_server_keeps_as_a_map_are_refused(upstream_crds: Path) -> None:
+    job = _core_document("Job")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "A", "value": "3"}]
+    core, problem = validate_core(job)  # env: x-kubernetes-list-type map, keyed by name
+    assert problem is not None and problem[0] == ("spec", "template", "spec", "containers", 0, "env", 2)
+    assert "items 0 and 2 have the same name='A'" in problem[1]
+    container["env"][2]["name"] = "C"
+    assert validate_core(job) == (True, None)
+
+    tree = copy.deepcopy(render_named("default"))
+    flavors = tree[QUEUE][0]["spec"]["resourceGroups"][0]["flavors"]
+    flavors.append(copy.deepcopy(flavors[0]))  # a ClusterQueue's flavors: a map keyed by name
+    report = validate_tree(tree, catalog=CrdCatalog.from_dirs([upstream_crds]), allow_missing=True)
+    [problem] = [d for d in report.diagnostics if d.rule == "CRD002"]
+    assert problem.path == f"spec.resourceGroups[0].flavors[{len(flavors) - 1}]"
+    assert "the API server keeps this list as a map by those keys" in problem.message

@@ -17,7 +17,7 @@ import kubernetes_validate.utils
 from referencing import Registry, Resource
 
 from generator.checks.core_enums import CORE_ENUMS
-from generator.checks.crds import CrdCatalog
+from generator.checks.crds import CrdCatalog, KubernetesValidator
 from generator.checks.lint import lint_tree
 from generator.checks.treelint import TreeProblem
 from generator.diagnostics import Diagnostic, format_path
@@ -103,8 +103,8 @@ def _object_meta_validator() -> jsonschema.protocols.Validator:
     """ObjectMeta as the API server validates it on every object, custom resources included (a CRD's schema leaves
     `metadata` open)."""
     schema_dir = _schema_dir(KUBERNETES_VERSION)
-    return jsonschema.Draft202012Validator({"$ref": f"https://kubernetes.io/api/_definitions.json#/$defs/{OBJECT_META}"},
-                                           registry=_definitions(schema_dir))
+    return KubernetesValidator({"$ref": f"https://kubernetes.io/api/_definitions.json#/$defs/{OBJECT_META}"},
+                               registry=_definitions(schema_dir))
 
 
 def object_meta_errors(document: dict[str, Any]) -> list[jsonschema.ValidationError]:
@@ -143,7 +143,7 @@ def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validat
     except FileNotFoundError:
         return None
     registry = Resource.from_contents(schema) @ _definitions(schema_dir)
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    return KubernetesValidator(schema, registry=registry)
 
 
 def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:

@@ -349,7 +349,8 @@ def rule_edits(document: dict[str, Any], root: View, place: FieldPath, rule: str
 class SchemaMutation:
     """A document with one schema violation (or, for `required` of a field the API server defaults, maybe none)."""
 
-    family: str  # "wrong type", "unknown field", "missing required field", "invalid enum", "pattern"
+    family: str  # "wrong type", "unknown field", "missing required field", "invalid enum", "pattern", "out of bounds",
+    # "duplicate item" (in a list the API server keeps as a set or a map)
     path: FieldPath
     place: str  # the path with list indexes as `*`: one mutation per family and place
     edit: Edit
@@ -365,6 +366,20 @@ def _wrong_value(types: frozenset[str]) -> Any:
                         (["parity"], "array")):
         if kind not in types and not (kind == "integer" and "number" in types):
             return value
+    return None
+
+
+def _out_of_bounds(view: View, value: Any) -> Any:
+    """A value just past the field's bounds (minimum, maxLength, maxItems), or None when it has none."""
+    node = view.node
+    if isinstance(value, int) and not isinstance(value, bool) and "minimum" in node:
+        return int(node["minimum"]) - 1
+    if isinstance(value, int) and not isinstance(value, bool) and "maximum" in node:
+        return int(node["maximum"]) + 1
+    if isinstance(value, str) and "maxLength" in node:
+        return "a" * (int(node["maxLength"]) + 1)
+    if isinstance(value, list) and value and "maxItems" in node:
+        return [copy.deepcopy(value[0]) for _ in range(int(node["maxItems"]) + 1)]
     return None
 
 
@@ -392,6 +407,11 @@ def schema_mutations(document: dict[str, Any], root: View, *, skip: tuple[str, .
             yield from once("invalid enum", path, Edit(path, NOT_IN_ENUM))
         if isinstance(value, str) and "pattern" in view.node and not re.search(str(view.node["pattern"]), INVALID_STRING):
             yield from once("pattern", path, Edit(path, INVALID_STRING))
+        beyond = _out_of_bounds(view, value)
+        if path and beyond is not None:
+            yield from once("out of bounds", path, Edit(path, beyond))
+        if isinstance(value, list) and value and view.node.get("x-kubernetes-list-type") in ("set", "map"):
+            yield from once("duplicate item", path, Edit(path, [*value, copy.deepcopy(value[0])]))
         if isinstance(value, dict):
             if view.closed:
                 yield from once("unknown field", (*path, UNKNOWN_FIELD), Edit((*path, UNKNOWN_FIELD), "parity"))

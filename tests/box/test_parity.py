@@ -228,8 +228,9 @@ def test_every_cel_rule_is_enforced_by_the_api_server_as_validate_evaluates_it(b
 
 
 def test_crd_schema_mutations_are_judged_alike(box: Box, catalog: CrdCatalog) -> None:
-    """For every custom kind: a wrong type, an unknown field, a missing required field, a value outside an enum or
-    a pattern, at every place of the trees' documents; and the same of their metadata, as ObjectMeta."""
+    """For every custom kind: a wrong type, an unknown field, a missing required field, a value outside an enum, a
+    pattern or a bound, a repeated item of a list kept as a set or map, at every place of the trees' documents; the
+    same of their metadata, as ObjectMeta; and the smallest object of each kind, which both accept."""
     cases: list[Case] = []
     meta = object_meta_view()
     for key in CUSTOM:
@@ -242,7 +243,8 @@ def test_crd_schema_mutations_are_judged_alike(box: Box, catalog: CrdCatalog) ->
     tally = Tally().add(results)
     print("\n" + _by_family(results) + "\n" + tally.summary("CRD schemas"))
     assert tally.unexplained == [] and tally.legitimate == {}
-    assert {"wrong type", "unknown field", "missing required field", "invalid enum"} <= {c.family for c in cases}
+    assert {"wrong type", "unknown field", "missing required field", "invalid enum", "pattern", "out of bounds",
+            "duplicate item"} <= {c.family for c in cases}
 
 
 def test_core_schema_mutations_are_judged_alike(box: Box, catalog: CrdCatalog) -> None:
@@ -256,7 +258,8 @@ def test_core_schema_mutations_are_judged_alike(box: Box, catalog: CrdCatalog) -
     tally = Tally().add(results)
     print("\n" + _by_family(results) + "\n" + tally.summary("core kinds (K8S001)"))
     assert tally.unexplained == [] and tally.legitimate == {}
-    assert {"wrong type", "unknown field", "missing required field", "invalid enum"} <= {c.family for c in cases}
+    assert {"wrong type", "unknown field", "missing required field", "invalid enum", "duplicate item"} <= \
+        {c.family for c in cases}
 
 
 def test_what_no_schema_holds_is_named_and_updates(box: Box, catalog: CrdCatalog) -> None:
