@@ -345,12 +345,16 @@ def rule_edits(document: dict[str, Any], root: View, place: FieldPath, rule: str
     return edits
 
 
+# The families of `schema_mutations`: each breaks the schema at one field, which a refusal should name.
+SCHEMA_FAMILIES = ("wrong type", "unknown field", "missing required field", "invalid enum", "pattern", "out of bounds",
+                   "duplicate item")
+
+
 @dataclass(frozen=True)
 class SchemaMutation:
     """A document with one schema violation (or, for `required` of a field the API server defaults, maybe none)."""
 
-    family: str  # "wrong type", "unknown field", "missing required field", "invalid enum", "pattern", "out of bounds",
-    # "duplicate item" (in a list the API server keeps as a set or a map)
+    family: str  # one of SCHEMA_FAMILIES ("duplicate item": in a list the API server keeps as a set or a map)
     path: FieldPath
     place: str  # the path with list indexes as `*`: one mutation per family and place
     edit: Edit

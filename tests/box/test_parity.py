@@ -243,6 +243,7 @@ def test_crd_schema_mutations_are_judged_alike(box: Box, catalog: CrdCatalog) ->
     tally = Tally().add(results)
     print("\n" + _by_family(results) + "\n" + tally.summary("CRD schemas"))
     assert tally.unexplained == [] and tally.legitimate == {}
+    assert [r.case.kind for r in results if r.case.family == "baseline" and r.server.refused] == []
     assert {"wrong type", "unknown field", "missing required field", "invalid enum", "pattern", "out of bounds",
             "duplicate item"} <= {c.family for c in cases}
 
