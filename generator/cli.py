@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, Kueue, KServe, kwok nodes", (
         "python -m generator sandbox --portfolio tests/fixtures/portfolios/valid/demo/portfolio.yaml",
         "python -m generator sandbox --scenario resource-handover   # replay a scenario on the real controllers",
+        "python -m generator sandbox --all-scenarios --format markdown   # every scenario, for a pull request",
         "python -m generator sandbox --env dev --keep       # leave it up; prints the KUBECONFIG line",
         "python -m generator sandbox down")),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
@@ -161,13 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = made["sandbox"]
     sandbox.add_argument("action", nargs="?", choices=("up", "down"), default="up",
                          help="up: build and start the box, sync the tree, show the live state (default); down: stop it")
-    _common(sandbox, crds=False, formats=("text", "json"))
+    _common(sandbox, crds=False, formats=("text", "json", "markdown"))
     sandbox.add_argument("--crd-dir", type=Path, action="append", default=[],
                          help="serve the CRDs in this folder (repeatable; default: ROOT/../shared/crds)")
     _environment(sandbox)
-    sandbox.add_argument("--scenario", metavar="NAME", default=None,
-                         help="replay this scenario step by step on the box, as the runbook enacts it, beside plan; "
-                              "exit 1 when the box differs from what a step expects")
+    sandbox.add_argument("--scenario", metavar="NAME", action="append", default=[],
+                         help="replay this scenario step by step on the box, as the runbook enacts it, beside plan "
+                              "(repeatable); exit 1 when the box differs from what a step expects")
+    sandbox.add_argument("--all-scenarios", action="store_true",
+                         help="replay every scenario of the portfolio (or of --env's cluster), one after another")
     sandbox.add_argument("--keep", action="store_true", help="leave the box up and print the KUBECONFIG line")
     sandbox.add_argument("--state", type=Path, default=None,
                          help="the box's state directory (default: $GPUAAS_GENERATOR_BOX or ~/.cache/gpuaas-generator/box/default)")

@@ -12,14 +12,18 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from conftest import load_named
+from conftest import DEMO, load_named
+from generator.admission.plan import ModelState
+from generator.cli import main
 from generator.sandbox.apply import application_documents, sync_order
 from generator.sandbox.box import Box
 from generator.sandbox.certs import Certs
 from generator.sandbox.errors import SandboxError
 from generator.sandbox.health import custom_checks, lua_health, resource_health
+from generator.sandbox.live import Live
 from generator.sandbox.nodes import node_documents
 from generator.sandbox.prereqs import namespaces, secrets, storage
+from generator.sandbox.replay import Difference, Row, ScenarioReplay, StepResult, replay_markdown
 
 
 def _doc(kind: str, name: str, wave: int | None = None, namespace: str | None = None, api: str = "v1") -> dict[str, Any]:
@@ -213,3 +217,41 @@ def test_certificates_chain_to_the_box_ca_with_the_names_and_groups_asked_for(tm
     assert [a.value for a in admin.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)] == ["system:masters"]
     assert admin.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
     assert Certs(tmp_path).ca_pem == certs.ca_pem  # one CA per box, reused
+
+
+def _replay_of(differs: bool) -> ScenarioReplay:
+    plan = ModelState("granite|tiny", 1, "admitted", flavor="nvidia-l4-1gpu", node="l4-1gpu-0")
+    live = Live("pending" if differs else "admitted", None if differs else "nvidia-l4-1gpu",
+                None if differs else "l4-1gpu-0", "Pending (gated)" if differs else "Running", "False", "False")
+    row = Row("granite|tiny", "admitted on nvidia-l4-1gpu", plan, live, live.state, 1)
+    found = [Difference(1, "start granite", "granite|tiny", "state", "admitted on nvidia-l4-1gpu", "pending")] if differs else []
+    step = StepResult(1, "start granite", ["start granite|tiny"], [row], found, 4.2)
+    return ScenarioReplay("handover", [step])
+
+
+@pytest.mark.parametrize("differs", [False, True])
+def test_a_replay_in_markdown_is_one_table_per_step_with_its_verdict(differs: bool) -> None:
+    """`sandbox --format markdown` (the pull request's summary): a heading with the scenario's verdict, per step a
+    table whose row marks a model that differs, with the difference listed below; a `|` in a cell is escaped so the
+    table keeps its columns."""
+    text = replay_markdown(_replay_of(differs))
+    heading = text.splitlines()[0]
+    assert heading.startswith("### Scenario `handover`: ") and ("1 difference(s)" in heading) == differs
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "granite" in line]
+    assert len(rows) == 1 and rows[0].count(" | ") == 7 and "granite\\|tiny" in rows[0]
+    assert rows[0].startswith("| ❌ |") == differs
+    assert ("- ❌ step 1 (start granite): granite\\|tiny: state" in text) == differs
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--all-scenarios", "--scenario", "resource-handover"], "give it or --scenario NAME, not both"),
+    (["--scenario", "no-such-scenario"], "unknown scenario 'no-such-scenario'; scenarios: "),
+])
+def test_sandbox_refuses_a_scenario_choice_before_building_anything(args: list[str], says: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    crds = tmp_path / "crds"
+    crds.mkdir()
+    state = tmp_path / "state"
+    code = main(["sandbox", "--portfolio", str(DEMO), "--crd-dir", str(crds), "--state", str(state), *args])
+    assert code == 2 and says in capsys.readouterr().err
+    assert not state.exists(), "a refused command starts nothing"

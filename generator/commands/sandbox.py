@@ -7,10 +7,13 @@ import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome, err
 from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    from generator.sandbox.replay import ScenarioReplay
 
 
 def default_crd_dir(args: argparse.Namespace) -> Path:
@@ -35,12 +38,28 @@ def run(args: argparse.Namespace) -> Outcome:
     return _up(args, state, progress)
 
 
+def _components_line(running: Any) -> str:
+    controllers = ", ".join(sorted(running)) or "no controller of the tree's"
+    return ("The tree synced in Argo CD's order on the Kubernetes 1.33 API server, scheduler and controller manager "
+            f"with {controllers} (kwok stands in for the kubelets: no container runs, readiness comes from kwok).")
+
+
 def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]) -> Outcome:
     from generator.commands.common import environment, load
     from generator.sandbox.apply import sync_tree
     from generator.sandbox.box import Box
     from generator.sandbox.build import ensure_built
-    from generator.sandbox.replay import observe, replay_json, replay_scenario, replay_text, scenario_named, step_json, step_text
+    from generator.sandbox.replay import (
+        observe,
+        replay_json,
+        replay_markdown,
+        replay_scenario,
+        replay_text,
+        scenario_named,
+        step_json,
+        step_markdown,
+        step_text,
+    )
     from generator.sandbox.stack import stack
 
     crd_dirs = list(args.crd_dir) or [default_crd_dir(args)]
@@ -50,27 +69,29 @@ def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]
                              "default ../shared/crds beside the repository)")
     loaded = load(args)
     portfolio, tree = environment(loaded, args.env)
-    scenario = None
-    if args.scenario is not None:
-        scenario = scenario_named(portfolio, args.scenario)
+    known = ", ".join(s.name for s in portfolio.scenarios) or "the portfolio declares none"
+    if args.all_scenarios and args.scenario:
+        raise UsageError("--all-scenarios replays every scenario; give it or --scenario NAME, not both")
+    scenarios = list(portfolio.scenarios) if args.all_scenarios else []
+    for name in args.scenario:
+        scenario = scenario_named(portfolio, name)
         if scenario is None:
-            known = ", ".join(s.name for s in portfolio.scenarios) or "the portfolio declares none"
-            raise UsageError(f"unknown scenario {args.scenario!r}; scenarios: {known}")
+            raise UsageError(f"unknown scenario {name!r}; scenarios: {known}")
+        scenarios.append(scenario)
     started = time.monotonic()
     bin_dir = ensure_built(say)
     box = Box(state, bin_dir=bin_dir, progress=say)
     parts = stack(portfolio, tree, crd_dirs)
-    replay, replay_seconds = None, 0.0
+    replays: list[tuple[ScenarioReplay, float]] = []
     try:
         took = box.start(parts.components)
         up = time.monotonic() - started
         synced = time.monotonic()
         waves = sync_tree(box, tree, portfolio.gitops.application)
         baseline = observe(box, portfolio, tree, title="baseline: the tree as Argo CD syncs it", since=synced)
-        if scenario is not None:
+        for scenario in scenarios:
             replayed = time.monotonic()
-            replay = replay_scenario(box, portfolio, tree, scenario, progress=say)
-            replay_seconds = time.monotonic() - replayed
+            replays.append((replay_scenario(box, portfolio, tree, scenario, progress=say), time.monotonic() - replayed))
     finally:
         if not args.keep:
             box.stop()
@@ -81,20 +102,23 @@ def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]
                    "seconds": round(w.seconds, 1)} for w in waves],
         "components": {name: round(seconds, 1) for name, seconds in took.items()},
         "running": sorted(parts.running), "kubeconfig": str(box.kubeconfig) if args.keep else None,
-        "scenario": replay_json(replay) if replay is not None else None,
+        "scenarios": [{**replay_json(replay), "seconds": round(seconds, 1)} for replay, seconds in replays],
     }
-    differences = replay.differences if replay is not None else baseline.differences
-    if replay is not None:
-        text = replay_text(replay)
-        note += f"; scenario {replay.scenario} replayed in {replay_seconds:.1f} s"
+    differences = [d for replay, _ in replays for d in replay.differences] if replays else baseline.differences
+    markdown = args.format == "markdown"
+    if replays:
+        text = "\n".join((replay_markdown if markdown else replay_text)(replay) for replay, _ in replays)
+        note += "".join(f"; scenario {replay.scenario} replayed in {seconds:.1f} s" for replay, seconds in replays)
     else:
-        text = step_text(baseline)
+        text = step_markdown(baseline) if markdown else step_text(baseline)
+    if markdown:
+        text = f"## On a real control plane\n\n{_components_line(parts.running)}\n\n{text}"
     if args.keep:
         text += f"\nthe box is up; stop it with `python -m generator sandbox down`\nexport KUBECONFIG={box.kubeconfig}\n"
     else:
         note += "; the box is stopped (--keep leaves it up)"
     if differences:
-        note += f"; {len(differences)} difference(s) between the box and " + ("the scenario" if replay else "plan")
+        note += f"; {len(differences)} difference(s) between the box and " + ("the scenarios" if replays else "plan")
     return Outcome("sandbox", EXIT_PROBLEMS if differences else EXIT_OK, text=text, note=note,
                    diagnostics=loaded.warnings, result=result,
                    summary={"models": len(portfolio.models), "differences": len(differences)})

@@ -386,6 +386,35 @@ def step_text(step: StepResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def step_markdown(step: StepResult) -> str:
+    """One step as a markdown table (the differences, if any, as a list below it) for a pull request's summary."""
+    head = f"step {step.number}: {step.title}" if step.number else step.title
+    if step.actions and step.number:
+        head += f" ({'; '.join(step.actions)})"
+    timing = f"settled in {step.seconds:.1f} s" if step.settled else f"**not settled** after {step.seconds:.1f} s"
+    marked = {d.model for d in step.differences}
+    lines = [f"**{_cell(head)}**: {timing}", "", "| | model | expected | plan | box | node | ready | stopped |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in step.rows:
+        plan = describe(row.plan.state, row.plan.flavor if row.plan.state in ("admitted", "unschedulable") else None)
+        cells = ["❌" if row.name in marked else "", row.name, row.expected or "-", plan, row.observed,
+                 row.live.node or "-", row.live.ready, row.live.stopped]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += [""] + [f"- ❌ {_cell(str(d))}" for d in step.differences]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def replay_markdown(replay: ScenarioReplay) -> str:
+    verdict = ("✅ the box agrees with the scenario and plan at every step" if replay.ok
+               else f"❌ {len(replay.differences)} difference(s) between the box and the scenario")
+    body = "\n".join(step_markdown(s) for s in replay.steps)
+    return f"### Scenario `{replay.scenario}`: {verdict}\n\n{body}"
+
+
 def replay_text(replay: ScenarioReplay) -> str:
     text = f"scenario {replay.scenario}\n\n" + "\n".join(step_text(s) for s in replay.steps)
     verdict = ("the box agrees with the scenario and plan at every step" if replay.ok

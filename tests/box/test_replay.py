@@ -92,8 +92,8 @@ def test_sandbox_replays_the_handover_as_the_scenario_says_and_measures_it(sandb
     say, a queued model holding no GPU; stopping the running model frees its node's GPUs and the waiting model is
     admitted on them and Running some seconds later, which the command measures."""
     report = sandbox_demo.report
-    assert sandbox_demo.exit_code == 0 and report["ok"], report["result"]["scenario"]["differences"]
-    replay = report["result"]["scenario"]
+    assert sandbox_demo.exit_code == 0 and report["ok"], report["result"]["scenarios"]
+    [replay] = report["result"]["scenarios"]
     assert replay["scenario"] == "resource-handover" and replay["ok"] and replay["differences"] == []
     scenario = next(s for s in sandbox_demo.loaded.portfolio.scenarios if s.name == "resource-handover")
     assert [s["number"] for s in replay["steps"]] == list(range(len(scenario.steps) + 1))
