@@ -255,3 +255,26 @@ def test_sandbox_refuses_a_scenario_choice_before_building_anything(args: list[s
     code = main(["sandbox", "--portfolio", str(DEMO), "--crd-dir", str(crds), "--state", str(state), *args])
     assert code == 2 and says in capsys.readouterr().err
     assert not state.exists(), "a refused command starts nothing"
+
+
+def test_a_refused_kubectl_call_names_the_component_that_died_with_its_log(tmp_path: Path) -> None:
+    """A controller that dies mid-run (its webhook then refuses every call) is named in the error of the next call
+    that fails, with the end of its log, rather than leaving only "connection refused"."""
+    class Webhook:
+        name = "webhook"
+
+        def start(self, box: Box) -> None:
+            box.spawn(self.name, ["sh", "-c", "echo serving; sleep 0.3; echo out of memory; exit 2"])
+            box.wait_until(self.name, lambda: True, 5)
+
+    box = Box(tmp_path / "box", progress=lambda line: None)
+    box.start([Webhook()])
+    box.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    box.kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n", encoding="utf-8")
+    deadline = time.monotonic() + 10
+    while box.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert box.dead() == ["webhook"]
+    with pytest.raises(SandboxError, match=r"webhook is not running \(exit code 2\)[\s\S]*out of memory"):
+        box.kubectl("get", "--raw", "/healthz", timeout=20)
+    box.stop()

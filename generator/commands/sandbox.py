@@ -83,6 +83,7 @@ def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]
     box = Box(state, bin_dir=bin_dir, progress=say)
     parts = stack(portfolio, tree, crd_dirs)
     replays: list[tuple[ScenarioReplay, float]] = []
+    died = ""
     try:
         took = box.start(parts.components)
         up = time.monotonic() - started
@@ -92,6 +93,7 @@ def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]
         for scenario in scenarios:
             replayed = time.monotonic()
             replays.append((replay_scenario(box, portfolio, tree, scenario, progress=say), time.monotonic() - replayed))
+        died = box.dead_report()  # a controller that died during the run explains what follows; read before the stop
     finally:
         if not args.keep:
             box.stop()
@@ -113,6 +115,8 @@ def _up(args: argparse.Namespace, state: Path | None, say: Callable[[str], None]
         text = step_markdown(baseline) if markdown else step_text(baseline)
     if markdown:
         text = f"## On a real control plane\n\n{_components_line(parts.running)}\n\n{text}"
+    if died:
+        text += f"\nwhile the box ran, a component died:{died}\n"
     if args.keep:
         text += f"\nthe box is up; stop it with `python -m generator sandbox down`\nexport KUBECONFIG={box.kubeconfig}\n"
     else:

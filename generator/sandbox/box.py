@@ -241,7 +241,8 @@ class Box:
         except subprocess.TimeoutExpired as error:
             raise SandboxError(f"kubectl {' '.join(args)}: no answer after {timeout:.0f} s") from error
         if check and done.returncode != 0:
-            raise SandboxError(f"kubectl {' '.join(args)}: {done.stderr.strip() or f'exit {done.returncode}'}")
+            raise SandboxError(f"kubectl {' '.join(args)}: {done.stderr.strip() or f'exit {done.returncode}'}"
+                               + self.dead_report())
         return done.stdout
 
     def kubectl_json(self, *args: str, timeout: float = 120) -> Any:
@@ -277,6 +278,15 @@ class Box:
             took[component.name] = time.monotonic() - start
             self.progress(f"box: {component.name} ready in {took[component.name]:.1f} s")
         return took
+
+    def dead(self) -> list[str]:
+        """The recorded processes that have ended, in start order: a controller that died explains a refused call."""
+        return [name for name, record in self._records() if not _alive(record)]
+
+    def dead_report(self) -> str:
+        """For an error message: each component of the box that has ended, with the end of its log ('' if none)."""
+        return "".join(f"\n{name} is not running (exit code {self._exit_code(name)}); the end of {self.log_path(name)}:\n"
+                       f"{self.log_tail(name)}" for name in self.dead())
 
     def running(self) -> list[str]:
         """The recorded processes that are still alive, in start order."""
