@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -150,7 +151,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return None
 
 
+# What the box tier measured (box starts, replays, the handover), printed at the end of the run. Under xdist the
+# worker that ran the tier hands its figures to the controller, which prints them.
+BOX_FIGURES: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["box_figures"] = list(BOX_FIGURES)
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    BOX_FIGURES.extend(getattr(node, "workeroutput", {}).get("box_figures", []))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if BOX_FIGURES and not hasattr(terminalreporter.config, "workeroutput"):
+        terminalreporter.section("box tier figures")
+        for line in BOX_FIGURES:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"load average at the end: {os.getloadavg()[0]:.1f}")
     commands = sorted({value for report in terminalreporter.stats.get("failed", [])
                        for key, value in getattr(report, "user_properties", []) if key == SNAPSHOT_UPDATE})
     if commands:

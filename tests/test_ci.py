@@ -42,7 +42,8 @@ def test_the_workflow_fetches_what_it_uses_and_runs_the_readmes_commands() -> No
     assert "${{" not in "".join(runs), "contexts reach scripts through env, never inline"
     script = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    install, test = re.findall(r"```sh\n(python3 -m venv .*)\n(\.venv/bin/python -m pytest)\n```", readme)[0]
+    install, test = re.findall(r"```sh\n(python3 -m venv .*)\n(\.venv/bin/python -m pytest .*)\n```", readme)[0]
+    assert "--dist loadgroup" in test, "the box tier runs on one worker (its xdist group) beside the rest"
     assert f"\n{test}\n" in script and ".venv/bin/pip install --quiet --disable-pip-version-check -e \".[test]\"" in script
     assert "-e \".[test]\"" in install
 
@@ -165,4 +166,4 @@ def test_the_readme_shows_the_fast_tier_without_the_box() -> None:
     config = (ROOT / "pyproject.toml").read_text()
     assert '"box: ' in config and "pytest-xdist" in config
     script = (ROOT / ".ci" / "run").read_text()
-    assert 'HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"' in script and "\n.venv/bin/python -m pytest\n" in script
+    assert 'HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"' in script and "\n.venv/bin/python -m pytest -n auto --dist loadgroup\n" in script

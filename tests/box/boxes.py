@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, UPSTREAM_CRDS
+from conftest import BOX_FIGURES, ROOT, UPSTREAM_CRDS
 from generator.admission.plan import Cluster
 from generator.model.derive import model_namespace
 from generator.model.portfolio import Portfolio
@@ -29,7 +29,7 @@ from generator.sandbox.stack import stack
 FIXTURES = ROOT / "tests" / "fixtures" / "portfolios" / "valid"
 TEAMS = FIXTURES / "teams" / "portfolio.yaml"
 ENVIRONMENTS = FIXTURES / "environments" / "portfolio.yaml"
-FIGURES: list[str] = []  # what the tier measured (box starts, replays, the handover), printed at the end of the run
+FIGURES = BOX_FIGURES  # what the tier measured, printed at the end of the run (tests/conftest.py)
 
 
 def generator_command(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ test_argocd.py starts a box of its own (Argo CD syncing the tree owns it), befor
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,18 +28,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is marked `box`, and in one xdist group: under `-n N --dist loadgroup` one worker runs the
+    whole tier on its boxes (one box at a time, shared by the tests) while the others run the rest of the suite."""
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.box)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The tier's figures (box starts, replays, the handover on the box), with the machine's load."""
-    if FIGURES:
-        terminalreporter.section("box tier figures")
-        for line in FIGURES:
-            terminalreporter.write_line(line)
-        terminalreporter.write_line(f"load average at the end: {os.getloadavg()[0]:.1f}")
+            item.add_marker(pytest.mark.xdist_group("box"))
 
 
 @pytest.fixture(scope="session")
