@@ -47,8 +47,9 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator rename model devstral-2 devstral-small")),
     "remove": ("remove", "remove a model from portfolio.yaml, with its scenario and environment references", (
         "python -m generator remove model gpt-oss-20b",)),
-    "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, controllers, kwok nodes", (
+    "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, Kueue, KServe, kwok nodes", (
         "python -m generator sandbox --portfolio tests/fixtures/portfolios/valid/demo/portfolio.yaml",
+        "python -m generator sandbox --scenario resource-handover   # replay a scenario on the real controllers",
         "python -m generator sandbox --env dev --keep       # leave it up; prints the KUBECONFIG line",
         "python -m generator sandbox down")),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
@@ -164,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--crd-dir", type=Path, action="append", default=[],
                          help="serve the CRDs in this folder (repeatable; default: ROOT/../shared/crds)")
     _environment(sandbox)
+    sandbox.add_argument("--scenario", metavar="NAME", default=None,
+                         help="replay this scenario step by step on the box, as the runbook enacts it, beside plan; "
+                              "exit 1 when the box differs from what a step expects")
     sandbox.add_argument("--keep", action="store_true", help="leave the box up and print the KUBECONFIG line")
     sandbox.add_argument("--state", type=Path, default=None,
                          help="the box's state directory (default: $GPUAAS_GENERATOR_BOX or ~/.cache/gpuaas-generator/box/default)")

@@ -67,6 +67,21 @@ def test_every_component_and_binary_has_a_row() -> None:
         assert built <= listed, f"cluster/{component}: binaries without a row in cluster/README.md: {sorted(built - listed)}"
 
 
+def test_every_replace_pins_a_published_version_of_the_same_module() -> None:
+    """A replace may pin a version, never swap in another module (a fork) or a local folder: every module is then
+    fetched through the Go module proxy as published, on CI and on a user's machine alike (the proxy refuses
+    OpenShift AI's KServe fork, which is why cluster/kserve pins upstream KServe)."""
+    for component in _components():
+        go_mod = CLUSTER / component / "go.mod"
+        lines = [line.split("//")[0].strip() for line in go_mod.read_text(encoding="utf-8").splitlines()]
+        replaces = [line for line in lines if "=>" in line]
+        assert len(replaces) == len(_replaced(go_mod)), f"{go_mod}: a replace without a version: {replaces}"
+        assert all(module == target for module, (target, _) in _replaced(go_mod).items()), \
+            f"{go_mod} replaces a module by another: {_replaced(go_mod)}"
+        assert not [p.name for p in (CLUSTER / component).iterdir() if p.is_file() and p.stat().st_mode & 0o111], \
+            f"cluster/{component} holds a script: a component is built by cluster/build from go.mod alone"
+
+
 def test_kubernetes_staging_modules_are_replaced_by_their_release_of_the_same_minor() -> None:
     go_mod = CLUSTER / "kube" / "go.mod"
     kubernetes = _required(go_mod)["k8s.io/kubernetes"]

@@ -93,3 +93,16 @@ def test_a_portfolio_that_fits_one_configmap_keeps_one_registration() -> None:
     files = registration.render_registration(load_portfolio(DEMO).portfolio)
     assert [c["metadata"]["name"] for c in files["registration-config.yaml"]] == ["model-registration"]
     assert len(files["register-models.yaml"]) == 1
+
+
+@pytest.mark.parametrize("kind", ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"])
+def test_an_rbac_name_is_a_path_segment_as_the_api_server_has_it(kind: str) -> None:
+    from generator.checks.limits import names_and_labels
+    from generator.checks.treelint import TreeFacts
+
+    def problems(name: str) -> list[str]:
+        doc = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name}}
+        return [p.message for p in names_and_labels("f.yaml", 0, doc, TreeFacts(frozenset()))]
+
+    assert problems("System:Model_Callers") == []  # the API server accepts any name but '.', '..', '/' and '%'
+    assert problems("a/b") and problems("50%") and problems("..")

@@ -156,6 +156,37 @@ def _position_of_reference(data: bytes, target: str) -> tuple[int, int]:
 Loader = Callable[[], CrdVersion]
 
 
+def _list_type(validator: Any, list_type: Any, instance: Any, schema: Schema) -> Any:
+    """`x-kubernetes-list-type`, as the API server holds it: a `set` repeats no item, a `map` has no two items with the
+    same values of its `x-kubernetes-list-map-keys` (a key a schema defaults counts with its default)."""
+    if not isinstance(instance, list):
+        return
+    if list_type == "set":
+        seen: list[Any] = []
+        for index, item in enumerate(instance):
+            if item in seen:
+                yield jsonschema.ValidationError(f"{item!r} is repeated: the API server keeps this list as a set",
+                                                 path=[index])
+            seen.append(item)
+    elif list_type == "map":
+        keys = list(schema.get("x-kubernetes-list-map-keys") or [])
+        properties = (schema.get("items") or {}).get("properties") or {}
+        found: dict[tuple[Any, ...], int] = {}
+        for index, item in enumerate(instance):
+            if not isinstance(item, dict):
+                continue
+            key = tuple(item.get(k, (properties.get(k) or {}).get("default")) for k in keys)
+            if key in found:
+                named = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key, strict=True))
+                yield jsonschema.ValidationError(f"items {found[key]} and {index} have the same {named}: the API server "
+                                                 "keeps this list as a map by those keys", path=[index])
+            found.setdefault(key, index)
+
+
+# JSON Schema (2020-12) with the list types of Kubernetes' structural schemas; for core kinds and CRDs alike.
+KubernetesValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-kubernetes-list-type": _list_type})
+
+
 def cache_dir() -> Path:
     """Where converted CRDs are kept between runs: $GPUAAS_GENERATOR_CACHE, else the user's cache directory."""
     explicit = os.environ.get("GPUAAS_GENERATOR_CACHE")
@@ -281,7 +312,7 @@ class CrdCatalog:
             return None
         try:
             if key not in self._validators:
-                self._validators[key] = jsonschema.Draft202012Validator(found.schema)
+                self._validators[key] = KubernetesValidator(found.schema)
             return sorted(self._validators[key].iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
         except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, referencing.exceptions.Unresolvable, re.error,
                 TypeError, ValueError) as error:

@@ -33,6 +33,8 @@ PREDICTOR_SUFFIX = "-predictor"
 # Kinds whose name must be a DNS-1123 label (at most 63): a Namespace, and a Job (its name becomes the label
 # job-name of its pods).
 LABEL_NAMED = {"Namespace", "Job"}
+# Kinds whose name is only a path segment (RBAC's ValidateRBACName): anything but '.', '..', '/' and '%'.
+PATH_SEGMENT_NAMED = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 
 
 def _kib(size: int) -> str:
@@ -73,6 +75,10 @@ def _name_problem(kind: str, name: str, namespace: str | None, exposed: bool) ->
             return (f"the Route's host starts with {name}-{namespace} ({len(name) + 1 + len(namespace)} characters); a DNS "
                     f"label holds at most {DNS_LABEL_CHARS}, so the router would not admit it: shorten the name or make it "
                     "internal")
+        return None
+    if kind in PATH_SEGMENT_NAMED:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return f"a {kind} name may not be '.' or '..' nor contain '/' or '%'"
         return None
     if kind in LABEL_NAMED:
         if not _DNS_LABEL.fullmatch(name) or len(name) > DNS_LABEL_CHARS:

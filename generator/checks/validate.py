@@ -4,6 +4,7 @@ line and column, the document and the field path, and the portfolio line the val
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ import kubernetes_validate
 import kubernetes_validate.utils
 from referencing import Registry, Resource
 
-from generator.checks.crds import CrdCatalog
+from generator.checks.core_enums import CORE_ENUMS
+from generator.checks.crds import CrdCatalog, KubernetesValidator
 from generator.checks.lint import lint_tree
 from generator.checks.treelint import TreeProblem
 from generator.diagnostics import Diagnostic, format_path
@@ -66,11 +68,68 @@ def _schema_dir(version: str) -> str:
     return f"v{known[-1]}-local-strict"
 
 
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+# What the API server fills in before it validates (its defaulting functions), where the OpenAPI says "required":
+# kind -> (field path, value). A RoleBinding's roleRef.apiGroup (k8s.io/kubernetes pkg/apis/rbac/v1/defaults.go).
+SERVER_DEFAULTS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "RoleBinding": ((("roleRef", "apiGroup"), "rbac.authorization.k8s.io"),),
+    "ClusterRoleBinding": ((("roleRef", "apiGroup"), "rbac.authorization.k8s.io"),),
+}
+
+
+def _with_enums(contents: dict[str, Any]) -> dict[str, Any]:
+    """kubernetes-validate's definitions (from the OpenAPI v2) with the enums the OpenAPI v3 of the same Kubernetes
+    publishes and its API server enforces ("Unsupported value")."""
+    definitions = contents["$defs"]
+    for name, fields in CORE_ENUMS.items():
+        properties = (definitions.get(name) or {}).get("properties") or {}
+        for field_name, values in fields.items():
+            found = properties.get(field_name.removesuffix("[]"))
+            target = (found or {}).get("items") if field_name.endswith("[]") else found
+            if isinstance(target, dict):
+                target["enum"] = [*values, None]  # every type of these schemas admits null
+    return contents
+
+
 @cache
 def _definitions(schema_dir: str) -> Registry:
     contents = kubernetes_validate.utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
                                                         KUBERNETES_VERSION)
-    return Resource.from_contents(contents) @ Registry()
+    return Resource.from_contents(_with_enums(contents)) @ Registry()
+
+
+@cache
+def _object_meta_validator() -> jsonschema.protocols.Validator:
+    """ObjectMeta as the API server validates it on every object, custom resources included (a CRD's schema leaves
+    `metadata` open)."""
+    schema_dir = _schema_dir(KUBERNETES_VERSION)
+    return KubernetesValidator({"$ref": f"https://kubernetes.io/api/_definitions.json#/$defs/{OBJECT_META}"},
+                               registry=_definitions(schema_dir))
+
+
+def object_meta_errors(document: dict[str, Any]) -> list[jsonschema.ValidationError]:
+    """The errors of a custom resource's metadata against the Kubernetes ObjectMeta schema, paths from the document."""
+    if "metadata" not in document:
+        return []
+    errors = sorted(_object_meta_validator().iter_errors(document["metadata"]), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        error.path.appendleft("metadata")
+    return errors
+
+
+def _with_server_defaults(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as the API server validates it: what its defaulting fills in, filled in (on a copy)."""
+    defaults = SERVER_DEFAULTS.get(str(document.get("kind")))
+    if not defaults:
+        return document
+    result = copy.deepcopy(document)
+    for path, value in defaults:
+        parent: Any = result
+        for part in path[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and not parent.get(path[-1]):
+            parent[path[-1]] = value
+    return result
 
 
 @cache
@@ -84,7 +143,7 @@ def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validat
     except FileNotFoundError:
         return None
     registry = Resource.from_contents(schema) @ _definitions(schema_dir)
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    return KubernetesValidator(schema, registry=registry)
 
 
 def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:
@@ -92,7 +151,7 @@ def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str]
     validator = _core_validator(str(document.get("kind", "")), str(document.get("apiVersion", "")))
     if validator is None:
         return False, None
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(_with_server_defaults(document)))
     if error is None:
         return True, None
     return True, (_pointed_path(error), str(error.message))
@@ -244,6 +303,9 @@ class TreeValidator:
                 crd = f"CRD {document.get('apiVersion')} {document.get('kind')}"
                 for error in errors:
                     self.add(TreeProblem(file, index, _pointed_path(error), "CRD002", f"{error.message} ({crd})"))
+                for error in object_meta_errors(document):
+                    self.add(TreeProblem(file, index, _pointed_path(error), "CRD002",
+                                         f"{error.message} (ObjectMeta, Kubernetes {KUBERNETES_VERSION[:-2]} OpenAPI)"))
                 rules = catalog.rules(document)
                 if rules is None:
                     continue

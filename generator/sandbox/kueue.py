@@ -225,8 +225,7 @@ def module_dir(component: str, module: str) -> Path:
     directory = Path(done.stdout.strip())
     if done.returncode != 0 or not done.stdout.strip() or not directory.is_dir():
         raise SandboxError(f"{component}: cannot find the source of {module} in the Go module cache "
-                           f"(go list -m in cluster/{component}): {done.stderr.strip()}; cluster/build downloads it "
-                           "(a module the proxy refuses, as KServe's fork here: cluster/kserve/seed-fork)")
+                           f"(go list -m in cluster/{component}): {done.stderr.strip()}; cluster/build downloads it")
     return directory
 
 

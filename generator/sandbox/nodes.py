@@ -66,17 +66,22 @@ class Nodes:
         self.documents = node_documents(portfolio, tree)
 
     def start(self, box: Box) -> None:
-        for node in self.documents:
-            status, body = box.request("POST", "/api/v1/nodes", node)
-            if status != 201:
-                raise SandboxError(f"nodes: the API server refused Node {node['metadata']['name']}: {_message(body)}")
-        names = {n["metadata"]["name"] for n in self.documents}
+        make_nodes(box, self.documents)
 
-        def ready() -> bool:
-            _, listed = box.request("GET", "/api/v1/nodes")
-            return names <= {n["metadata"]["name"] for n in listed.get("items", []) if _schedulable(n)}
 
-        box.wait_until("kwok", ready, 60, what=f"keeping the {len(names)} Nodes Ready")
+def make_nodes(box: Box, documents: list[dict[str, Any]]) -> None:
+    """Create the Nodes `documents` and wait until kwok keeps every one Ready and schedulable."""
+    for node in documents:
+        status, body = box.request("POST", "/api/v1/nodes", node)
+        if status != 201:
+            raise SandboxError(f"nodes: the API server refused Node {node['metadata']['name']}: {_message(body)}")
+    names = {n["metadata"]["name"] for n in documents}
+
+    def ready() -> bool:
+        _, listed = box.request("GET", "/api/v1/nodes")
+        return names <= {n["metadata"]["name"] for n in listed.get("items", []) if _schedulable(n)}
+
+    box.wait_until("kwok", ready, 60, what=f"keeping the {len(names)} Nodes Ready")
 
 
 def _schedulable(node: dict[str, Any]) -> bool:

@@ -30,10 +30,7 @@ from generator.render.common import SYNC_WAVE
 from generator.sandbox.argocd import MODULE, ApplicationWatch, ArgoCD, module_source, repository_secret
 from generator.sandbox.box import Box
 from generator.sandbox.build import ensure_built
-from generator.sandbox.gitserver import GitServer
 from generator.sandbox.health import custom_checks, lua_health, resource_health
-from generator.sandbox.kserve import KServe
-from generator.sandbox.kueue import Kueue
 from generator.sandbox.stack import stack
 
 pytestmark = pytest.mark.box
@@ -100,8 +97,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         pytest.fail(f"the upstream CRDs are required in {CRDS} (set CRD_DIR); the box tier must not be skipped")
     box = Box(tmp_path_factory.mktemp("box"), bin_dir=ensure_built())
     base = prepare(FIXTURE, display_name="portfolio.yaml").portfolio
-    git, argocd = GitServer(), ArgoCD(base.gitops.argocd_namespace, [CRDS])
-    box.start([*stack(base, render(base), [CRDS]).components, Kueue(), KServe(), git, argocd])
+    parts = stack(base, render(base), [CRDS], argocd=True)
+    git, argocd = parts.git, parts.argocd
+    assert git is not None and argocd is not None
+    box.start(parts.components)
     try:
         root = tmp_path_factory.mktemp("repository")
         url = git.url(box, REPOSITORY)

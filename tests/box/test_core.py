@@ -15,15 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from box.boxes import Served
 from generator.admission.plan import plan
 from generator.sandbox.apply import FIELD_MANAGER, application_documents, wave_of
 from generator.sandbox.box import Box
 from generator.sandbox.build import ensure_built
 from generator.sandbox.kube import Etcd, KubeApiServer
 from generator.sandbox.nodes import node_documents
+from generator.sandbox.replay import reset
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tests" / "fixtures" / "portfolios" / "valid" / "demo" / "portfolio.yaml"
+SCRATCH = "box-core-tests"
 
 
 def _generator(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +65,9 @@ def _service(sandbox: Any, gpus: int) -> dict[str, Any]:
 
 def _predictor_pod(service: dict[str, Any], name: str) -> dict[str, Any]:
     """A pod shaped as KServe makes the predictor's: the model container's resources, the node selector and the
-    tolerations of the InferenceService (the image never runs: kwok plays the kubelet)."""
+    tolerations of the InferenceService (the image never runs: kwok plays the kubelet). It lives in a namespace of
+    the tests' own that Kueue does not manage: these tests are about the scheduler, and in the tree's serving
+    namespace Kueue would queue it (test_kueue_kserve.py)."""
     predictor = service["spec"]["predictor"]
     spec: dict[str, Any] = {
         "containers": [{"name": "kserve-container", "image": "registry.invalid/vllm:box",
@@ -68,8 +75,14 @@ def _predictor_pod(service: dict[str, Any], name: str) -> dict[str, Any]:
         "nodeSelector": dict(predictor.get("nodeSelector") or {}),
         "tolerations": copy.deepcopy(predictor.get("tolerations") or []),
     }
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": service["metadata"]["namespace"]},
-            "spec": spec}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": SCRATCH}, "spec": spec}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scratch_namespace(sandbox_demo: Any) -> None:
+    """The tests' own namespace on the demo box, without `kueue.openshift.io/managed`."""
+    sandbox_demo.box.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                                                                   "metadata": {"name": SCRATCH}}))
 
 
 def _create(box: Box, pod: dict[str, Any]) -> str:
@@ -148,7 +161,15 @@ def test_the_nodes_are_the_flavors_nodes_as_plan_has_them(sandbox_demo: Any) -> 
             assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
 
 
-def test_a_gpu_pod_with_the_tree_toleration_runs_on_a_gpu_node_of_its_instance_type(sandbox_demo: Any) -> None:
+@pytest.fixture
+def no_model_running(demo: Served) -> Served:
+    """The demo box with every model stopped: its GPU nodes free for pods of a test's own."""
+    reset(demo.box, demo.portfolio, demo.switch(), [], lambda line: None)
+    return demo
+
+
+def test_a_gpu_pod_with_the_tree_toleration_runs_on_a_gpu_node_of_its_instance_type(sandbox_demo: Any,
+                                                                                    no_model_running: Served) -> None:
     box = sandbox_demo.box
     service = _service(sandbox_demo, gpus=4)
     path = _create(box, _predictor_pod(service, "box-test-gpu-tolerated"))
@@ -208,19 +229,26 @@ def test_a_scheduling_gated_pod_stays_pending_on_no_node(sandbox_demo: Any) -> N
         _delete(box, path)
 
 
-def test_the_live_view_stands_beside_plan_and_says_which_controllers_are_missing(sandbox_demo: Any) -> None:
+def test_the_live_view_after_the_sync_is_plan_s_baseline_on_the_real_controllers(sandbox_demo: Any) -> None:
+    """`sandbox` runs Kueue and KServe on the synced tree: after the sync every model is what plan's baseline says,
+    read from the live Workload (admission, flavor), pod (node, phase) and InferenceService (Ready, Stopped)."""
     loaded = sandbox_demo.loaded
     snapshot = plan(loaded.portfolio, loaded.tree)
-    rows = {m["name"]: m for m in sandbox_demo.report["result"]["models"]}
+    baseline = sandbox_demo.report["result"]["baseline"]
+    rows = {m["name"]: m for m in baseline["models"]}
     assert list(rows) == [m.name for m in loaded.portfolio.models]
-    running = set(sandbox_demo.report["result"]["running"])
+    assert set(sandbox_demo.report["result"]["running"]) == {"kueue", "kserve"}
+    assert baseline["settled"] and baseline["differences"] == [], baseline["differences"]
     for model in snapshot.models:
         row = rows[model.name]
-        assert (row["plan_state"], row["plan_flavor"], row["plan_node"]) == (model.state, model.flavor, model.node)
-        if "kueue" not in running:
-            assert row["workload"] == "no Kueue in the box" and row["workload_flavor"] is None
-        if "kserve" not in running:
-            assert row["pod_phase"] == row["ready"] == row["stopped"] == "no KServe in the box"
+        assert row["plan"] == {"state": model.state, "flavor": model.flavor, "node": model.node}
+        live = row["live"]
+        assert live["state"] == model.state, (model.name, live)
+        if model.state == "admitted":
+            assert (live["flavor"], live["phase"], live["ready"], live["stopped"]) == (model.flavor, "Running", "True", "False")
+            assert live["node"].startswith(f"{model.flavor}-"), live
+        else:
+            assert (live["node"], live["phase"], live["stopped"]) == (None, "none", "True"), live
     assert sandbox_demo.report["result"]["kubeconfig"] == str(sandbox_demo.box.kubeconfig)
 
 
