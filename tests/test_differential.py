@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from differential.portfolios import random_case, replayable
+from differential.portfolios import CI_SEEDS, random_case, replayable
 
 from conftest import load_text
 from generator.admission.replay import Step, replay
 from generator.admission.scenarios import run_all
 from generator.cli import main
 
-CI_SEEDS = range(50)  # the fixed set CI tries; a longer run by hand: portfolios.py --seeds 0-499 --out DIR
 
 
 @pytest.mark.parametrize("seed", CI_SEEDS)

@@ -67,21 +67,6 @@ QUIET = 0.5  # seconds without a Workload change (with the checks (2) to (4)) th
 POLL = 0.2
 RETRY_SECONDS = 30.0
 STEP_TIMEOUT = 120.0
-FAIR_SHARING = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")  # Kueue's default strategies
-
-
-# --- Kueue with or without fair sharing -----------------------------------------------------------------------------
-
-class _Kueue(Kueue):
-    def __init__(self, fair_sharing: bool) -> None:
-        super().__init__()
-        self.fair_sharing = fair_sharing
-
-    def configuration(self, webhook_port: int, health_port: int, cert_dir: Path) -> dict[str, Any]:
-        config = super().configuration(webhook_port, health_port, cert_dir)
-        if self.fair_sharing:
-            config["fairSharing"] = {"preemptionStrategies": list(FAIR_SHARING)}
-        return config
 
 
 def _stop_process(box: Box, name: str, timeout: float = 15) -> None:
@@ -114,15 +99,17 @@ class KueueBox:
     """The box of differential runs: `start()`, then `Slot(kueue_box, n).run(...)` from a few threads at once;
     `use_fair_sharing(on)` (with no slot running) restarts Kueue when the setting changes; `stop()`."""
 
-    def __init__(self, state: Path, *, bin_dir: Path, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, state: Path, *, bin_dir: Path, progress: Callable[[str], None] | None = None,
+                 quiet: float = QUIET) -> None:
         self.box = Box(state, bin_dir=bin_dir, progress=progress)
+        self.quiet = quiet  # the slots' (Slot.settle)
         self.fair_sharing = False
         self.workloads = WorkloadWatch(self.box)
         self.pods = Watch(self.box, PODS, RUN_LABEL)  # the runs' pods only
         self.slots: list[Slot] = []
 
     def start(self) -> dict[str, float]:
-        took = self.box.start([*core(), _Kueue(self.fair_sharing)])
+        took = self.box.start([*core(), Kueue(fair_sharing=self.fair_sharing)])
         self.box.request("GET", "/readyz")  # the admin TLS context, made once before threads share the Box
         self.workloads.start()
         self.pods.start()
@@ -134,7 +121,7 @@ class KueueBox:
             return 0.0
         started = time.monotonic()
         _stop_process(self.box, "kueue")
-        _Kueue(on).start(self.box)
+        Kueue(fair_sharing=on).start(self.box)
         self.fair_sharing = on
         return time.monotonic() - started
 
@@ -232,6 +219,13 @@ def _assigned(workload: dict[str, Any], resource: str) -> str | None:
     return None
 
 
+def _waits_for_inactive_queue(workload: dict[str, Any]) -> bool:
+    """Kueue's last word on the Workload is that its queue is inactive: written before the held-back ResourceFlavor
+    made every ClusterQueue active (the run has no queue that stays inactive), so Kueue has yet to try it."""
+    message = str(_conditions(workload).get("QuotaReserved", {}).get("message", ""))
+    return message.endswith(" is inactive")
+
+
 def pod_model(pod_name: str) -> str:
     """`m3-predictor-5d8f7c9b4-x2kqz` -> `m3` (a Deployment's pod: the Deployment's name, a hash, a suffix)."""
     return pod_name.rsplit("-", 2)[0].removesuffix("-predictor")
@@ -261,6 +255,8 @@ def unsettled(seen: Seen, on: set[str], models: Sequence[str]) -> list[str]:
                 problems.append(f"{model}: admitted, its pod neither bound nor unschedulable")
         elif not _gated(pod):
             problems.append(f"{model}: not admitted, its pod not gated")
+        elif _waits_for_inactive_queue(workload):
+            problems.append(f"{model}: Kueue has not tried it since its ClusterQueue became active")
     for workload in seen.orphans:
         if _true(workload, "QuotaReserved"):
             problems.append(f"Workload {workload['metadata']['name']} of a pod that is gone holds quota")
@@ -477,6 +473,8 @@ class Slot:
         seconds["ready"] = time.monotonic() - clock
         since = time.monotonic()
         self._create(next(d for d in documents if d["kind"] == "ResourceFlavor" and d["metadata"]["name"] == held))
+        self._wait("every ClusterQueue of the run is active", lambda: all(
+            _true(q, "Active") for q in self._list(f"{KUEUE_API}/clusterqueues", run)))
         seen = self.settle(since, set(running), models)
         result = Replay(self.outcomes(seen, set(running), models, since, gpu))
         reasons = [self.reasons(seen, set(running))]
@@ -534,7 +532,7 @@ def run_slots(kueue_box: KueueBox, jobs: Sequence[Callable[[Slot], None]], slots
     pending = list(reversed(jobs))
     lock = threading.Lock()
     while len(kueue_box.slots) < slots:
-        kueue_box.slots.append(Slot(kueue_box, len(kueue_box.slots)))
+        kueue_box.slots.append(Slot(kueue_box, len(kueue_box.slots), quiet=kueue_box.quiet))
 
     def worker(slot: Slot) -> None:
         while True:
@@ -548,4 +546,5 @@ def run_slots(kueue_box: KueueBox, jobs: Sequence[Callable[[Slot], None]], slots
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():  # a timed join lets an interrupt reach the caller (which stops the box)
+            thread.join(0.5)

@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from differential.portfolios import Case, random_case, replayable  # noqa: E402
-
 from generator.admission.replay import Replay  # noqa: E402
 from generator.pipeline import Prepared, prepare  # noqa: E402
 from generator.sandbox.differential import QUIET, Difference, KueueBox, RealRun, Slot, compare, run_slots  # noqa: E402
@@ -97,12 +96,11 @@ def _job(item: Portfolio, done: Callable[[Portfolio], None]) -> Callable[[Slot],
     return job
 
 
-def run(seeds: Sequence[int], *, state: Path, bin_dir: Path, slots: int = 4, quiet: float = QUIET,
-        progress: Callable[[str], None] = lambda line: None) -> Summary:
-    """Run every seed's portfolio through both sides in one box started in `state` (stopped at the end)."""
-    started = time.monotonic()
-    items = [prepared(seed) for seed in seeds]
-    box = KueueBox(state, bin_dir=bin_dir, progress=progress)
+def run_on(box: KueueBox, items: Sequence[Portfolio], *, slots: int = 4, quiet: float = QUIET,
+           progress: Callable[[str], None] = lambda line: None) -> float:
+    """Run the portfolios through the real Kueue of a started box, those without fair sharing first (Kueue restarted
+    between the two groups when its setting changes), then every portfolio that differed once more, alone; returns
+    the seconds Kueue's restarts took."""
     restarts = 0.0
     lock = threading.Lock()
     count = [0]
@@ -114,28 +112,34 @@ def run(seeds: Sequence[int], *, state: Path, bin_dir: Path, slots: int = 4, qui
             took = " ".join(f"{k} {v:.1f}" for k, v in (item.real.seconds if item.real else {}).items())
             progress(f"[{count[0]}/{len(items)}] random-{item.seed}: {verdict} ({took})")
 
+    for fair in (False, True):
+        group = [i for i in items if i.fair_sharing == fair]
+        if not group:
+            continue
+        restarts += box.use_fair_sharing(fair)
+        run_slots(box, [_job(i, done) for i in group], slots)
+        for item in (i for i in group if i.differences):  # again, alone and slower: is it reproducible?
+            box.slots[0].quiet = CONFIRM_QUIET
+            try:
+                again = box.slots[0].run(item.loaded.portfolio, item.loaded.tree, item.case.steps)
+                item.confirmed = compare(item.simulated, again.replay)
+            except Exception as error:
+                item.error = f"{type(error).__name__}: {error} (while running it again)"
+            box.slots[0].quiet = quiet
+    return restarts
+
+
+def run(seeds: Sequence[int], *, state: Path, bin_dir: Path, slots: int = 4, quiet: float = QUIET,
+        progress: Callable[[str], None] = lambda line: None) -> Summary:
+    """Run every seed's portfolio through both sides in one box started in `state` (stopped at the end)."""
+    started = time.monotonic()
+    items = [prepared(seed) for seed in seeds]
+    box = KueueBox(state, bin_dir=bin_dir, progress=progress, quiet=quiet)
     try:
         box_started = time.monotonic()
         box.start()
         box_seconds = time.monotonic() - box_started
-        for fair in (False, True):
-            group = [i for i in items if i.fair_sharing == fair]
-            if not group:
-                continue
-            restarts += box.use_fair_sharing(fair)
-            for slot in box.slots:
-                slot.quiet = quiet
-            run_slots(box, [_job(i, done) for i in group], slots)
-            for slot in box.slots:
-                slot.quiet = quiet
-            for item in (i for i in group if i.differences):  # again, alone and slower: is it reproducible?
-                box.slots[0].quiet = CONFIRM_QUIET
-                try:
-                    again = box.slots[0].run(item.loaded.portfolio, item.loaded.tree, item.case.steps)
-                    item.confirmed = compare(item.simulated, again.replay)
-                except Exception as error:
-                    item.error = f"{type(error).__name__}: {error} (while running it again)"
-                box.slots[0].quiet = quiet
+        restarts = run_on(box, items, slots=slots, quiet=quiet, progress=progress)
     finally:
         box.stop()
     return Summary(items, time.monotonic() - started, box_seconds, restarts, os.getloadavg(), slots)
