@@ -59,10 +59,11 @@ from generator.sandbox.standin import (
     slot_nodes,
     standin_deployment,
 )
-from generator.sandbox.watch import PODS, Watch, WorkloadWatch, owner_pod, tls_context
+from generator.sandbox.watch import PODS, AttemptWatch, Watch, WorkloadWatch, owner_pod, tls_context
 
 GATE = "kueue.x-k8s.io/admission"
 KUEUE_API = "/apis/kueue.x-k8s.io/v1beta2"
+UNTRIED_QUIET = 5.0  # seconds of quiet after which a Workload Kueue has not tried since its last trigger counts settled
 QUIET = 0.5  # seconds without a Workload change (with the checks (2) to (4)) that settle a step
 POLL = 0.2
 RETRY_SECONDS = 30.0
@@ -105,6 +106,7 @@ class KueueBox:
         self.quiet = quiet  # the slots' (Slot.settle)
         self.fair_sharing = False
         self.workloads = WorkloadWatch(self.box)
+        self.attempts = AttemptWatch(self.box)
         self.pods = Watch(self.box, PODS, RUN_LABEL)  # the runs' pods only
         self.slots: list[Slot] = []
 
@@ -113,6 +115,7 @@ class KueueBox:
         self.box.request("GET", "/readyz")  # the admin TLS context, made once before threads share the Box
         self.workloads.start()
         self.pods.start()
+        self.attempts.start()
         return took
 
     def use_fair_sharing(self, on: bool) -> float:
@@ -132,6 +135,7 @@ class KueueBox:
     def stop(self) -> None:
         self.workloads.stop()
         self.pods.stop()
+        self.attempts.stop()
         self.box.stop()
 
 
@@ -255,8 +259,6 @@ def unsettled(seen: Seen, on: set[str], models: Sequence[str]) -> list[str]:
                 problems.append(f"{model}: admitted, its pod neither bound nor unschedulable")
         elif not _gated(pod):
             problems.append(f"{model}: not admitted, its pod not gated")
-        elif _waits_for_inactive_queue(workload):
-            problems.append(f"{model}: Kueue has not tried it since its ClusterQueue became active")
     for workload in seen.orphans:
         if _true(workload, "QuotaReserved"):
             problems.append(f"Workload {workload['metadata']['name']} of a pod that is gone holds quota")
@@ -268,6 +270,7 @@ class RealRun:
     replay: Replay
     reasons: list[dict[str, str]] = field(default_factory=list)  # per step (the baseline first): model -> Kueue's word
     seconds: dict[str, float] = field(default_factory=dict)  # load, baseline, steps
+    untried: int = 0  # steps (the baseline included) settled by UNTRIED_QUIET: Kueue did not try a waiting Workload
 
 
 # --- a slot: one portfolio at a time ----------------------------------------------------------------------------------
@@ -283,6 +286,8 @@ class Slot:
         self.nodes: dict[str, dict[str, Any]] = {}  # the slot's Nodes: name -> the document it was made from
         self.latest = 0.0  # the latest creationTimestamp of the run's Workloads
         self.client = Client(self.box)
+        self.queues: dict[tuple[str, str], tuple[str, bool]] = {}  # the run's LocalQueues -> (ClusterQueue, StrictFIFO)
+        self.untried_settles = 0  # steps settled by UNTRIED_QUIET rather than by Kueue's attempts
 
     def _request(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 202)) -> Any:
         """One API call on the slot's kept-alive connection; a refusal the API server calls passing (429, or a 5xx
@@ -359,9 +364,9 @@ class Slot:
             seen.pods.setdefault(pod["metadata"]["labels"][MODEL_LABEL], []).append(pod)
         names = {p["metadata"]["name"] for p in pods}
         for workload in self.kbox.workloads.items(self.namespaces):
-            pod = owner_pod(workload)
-            if pod in names:
-                seen.workloads[pod] = workload
+            owner = owner_pod(workload)
+            if owner in names:
+                seen.workloads[owner] = workload
             else:
                 seen.orphans.append(workload)
         return seen
@@ -369,7 +374,50 @@ class Slot:
     def last_change(self) -> float:
         return max(self.kbox.workloads.last_change(self.namespaces), self.kbox.pods.last_change(self.namespaces))
 
-    def settle(self, since: float, on: set[str], models: Sequence[str]) -> Seen:
+    def untried(self, seen: Seen, base: float) -> list[str]:
+        """The Workloads waiting that Kueue's scheduler has not tried since the last event that makes it try them:
+        quota released in the run (Kueue requeues the waiting Workloads of the whole cohort tree), the Workload's
+        creation, `base` (the baseline's queues turned active). In a BestEffortFIFO queue every waiting Workload is
+        tried; in a StrictFIFO queue only its head, so one try of any of its Workloads (after a Workload joined it)
+        will do. A try: Kueue's Pending event, or quota reserved."""
+        workloads, attempts = self.kbox.workloads, self.kbox.attempts
+        with workloads.lock:
+            released = max((workloads.released.get(n, 0.0) for n in self.namespaces), default=0.0)
+            added = dict(workloads.added)
+            reserved = dict(workloads.reserved)
+        with attempts.lock:
+            attempted = dict(attempts.attempted)
+
+        def tried(w: dict[str, Any]) -> float:
+            meta = w["metadata"]
+            return max(attempted.get((meta["namespace"], meta["name"]), 0.0), reserved.get(meta["uid"], 0.0))
+
+        def queue(w: dict[str, Any]) -> tuple[str, bool]:
+            return self.queues.get((w["metadata"]["namespace"], str(w["spec"].get("queueName"))), ("", False))
+
+        trigger = max(base, released)
+        by_queue: dict[str, list[dict[str, Any]]] = {}
+        for w in seen.workloads.values():
+            by_queue.setdefault(queue(w)[0], []).append(w)
+        problems = []
+        for pod, w in seen.workloads.items():
+            if _true(w, "QuotaReserved"):
+                continue
+            if _waits_for_inactive_queue(w):
+                problems.append(f"{pod}: Kueue has not tried it since its ClusterQueue became active")
+                continue
+            name, strict = queue(w)
+            if strict:
+                joined = max(added.get(v["metadata"]["uid"], 0.0) for v in by_queue[name])
+                if max(tried(v) for v in by_queue[name]) <= max(trigger, joined):
+                    problems.append(f"ClusterQueue {name}: Kueue has not tried its head since the last change")
+            elif tried(w) <= max(trigger, added.get(w["metadata"]["uid"], 0.0)):
+                problems.append(f"{pod}: Kueue has not tried it since the last change")
+        return sorted(set(problems))
+
+    def settle(self, since: float, on: set[str], models: Sequence[str], base: float = 0.0) -> Seen:
+        """Wait for the run to settle (the module docstring); `base`: a moment after which Kueue must try every
+        waiting Workload again."""
         deadline = time.monotonic() + self.timeout
         problems: list[str] = ["nothing read yet"]
         while True:
@@ -378,6 +426,11 @@ class Slot:
             if time.monotonic() - last >= self.quiet:
                 seen = self.read()
                 problems = unsettled(seen, on, models)
+                if not problems:
+                    problems = self.untried(seen, base)
+                    if problems and time.monotonic() - last >= UNTRIED_QUIET:
+                        self.untried_settles += 1
+                        problems = []
                 if not problems and self.last_change() <= last:
                     self.latest = max(self.latest, seen.latest_creation())
                     return seen
@@ -433,6 +486,7 @@ class Slot:
         """The baseline (the active models, or `start`) and every step, on the real Kueue, in the simulator's shape."""
         self.kbox.check_alive()
         self.clear()
+        untried_before = self.untried_settles
         self.runs += 1
         self.prefix, self.latest = f"{self.slot}r{self.runs}-", 0.0
         seconds: dict[str, float] = {}
@@ -453,6 +507,10 @@ class Slot:
             if not (doc["kind"] == "ResourceFlavor" and doc["metadata"]["name"] == held):
                 self._create(doc)
         queues = {d["metadata"]["name"] for d in documents if d["kind"] == "ClusterQueue"}
+        strict = {d["metadata"]["name"] for d in documents if d["kind"] == "ClusterQueue"
+                  and d["spec"].get("queueingStrategy") == "StrictFIFO"}
+        self.queues = {(d["metadata"]["namespace"], d["metadata"]["name"]): (d["spec"]["clusterQueue"],
+                       d["spec"]["clusterQueue"] in strict) for d in documents if d["kind"] == "LocalQueue"}
         local = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in documents if d["kind"] == "LocalQueue"}
         run = f"{RUN_LABEL}={self.prefix.rstrip('-')}"
 
@@ -461,6 +519,10 @@ class Slot:
                      if "Active" in _conditions(q)} == queues
                     and {(q["metadata"]["namespace"], q["metadata"]["name"]) for q in self._list(f"{KUEUE_API}/localqueues", run)
                          if "Active" in _conditions(q)} == local)
+
+        # Kueue must know the queues before their Workloads come: a Workload made before Kueue's queue manager has its
+        # LocalQueue is never queued, and waits as "ClusterQueue ... is inactive" for good (seen on a busy machine).
+        self._wait("Kueue has read the ClusterQueues and LocalQueues", known)
         seconds["load"] = time.monotonic() - clock
 
         clock = time.monotonic()
@@ -468,14 +530,11 @@ class Slot:
         for model in running:
             self._create_model(deployments[model], model)
         seconds["created"] = time.monotonic() - clock
-        self._wait("Kueue has read the ClusterQueues and LocalQueues", known)
         self._nodes_ready()
         seconds["ready"] = time.monotonic() - clock
         since = time.monotonic()
         self._create(next(d for d in documents if d["kind"] == "ResourceFlavor" and d["metadata"]["name"] == held))
-        self._wait("every ClusterQueue of the run is active", lambda: all(
-            _true(q, "Active") for q in self._list(f"{KUEUE_API}/clusterqueues", run)))
-        seen = self.settle(since, set(running), models)
+        seen = self.settle(since, set(running), models, base=since)
         result = Replay(self.outcomes(seen, set(running), models, since, gpu))
         reasons = [self.reasons(seen, set(running))]
         seconds["baseline"] = time.monotonic() - clock
@@ -496,7 +555,7 @@ class Slot:
             result.steps.append(self.outcomes(seen, on, models, since, gpu))
             reasons.append(self.reasons(seen, on))
         seconds["steps"] = time.monotonic() - clock
-        return RealRun(result, reasons, seconds)
+        return RealRun(result, reasons, seconds, self.untried_settles - untried_before)
 
 
 # --- the comparison and the runner ------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def held_back_flavor(documents: Sequence[dict[str, Any]]) -> str:
     if not flavors:
         raise SandboxError("differential: no ResourceFlavor is named by every ClusterQueue, so the baseline cannot be "
                            "queued before Kueue admits any of it")
-    return flavors[0]
+    return str(flavors[0])
 
 
 def standin_deployment(service: dict[str, Any], prefix: str, slot: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from generator.sandbox.box import Box
 
 WORKLOADS = "/apis/kueue.x-k8s.io/v1beta2/workloads"
 PODS = "/api/v1/pods"
+EVENTS = "/api/v1/events"
 WATCH_SECONDS = 240  # the API server ends a watch after this; the thread starts the next from the last version
 
 
@@ -57,9 +58,10 @@ def owner_pod(workload: dict[str, Any]) -> str:
 class Watch:
     """One collection (all namespaces, optionally a label selector) kept up to date in a thread."""
 
-    def __init__(self, box: Box, path: str, selector: str | None = None) -> None:
+    def __init__(self, box: Box, path: str, selector: str | None = None, *, fields: str | None = None) -> None:
         self.box, self.path = box, path
         self.query = f"labelSelector={urllib.parse.quote(selector)}&" if selector else ""
+        self.query += f"fieldSelector={urllib.parse.quote(fields)}&" if fields else ""
         self.objects: dict[str, dict[str, Any]] = {}  # uid -> the object
         self.changed: dict[str, float] = {}  # namespace -> when an object in it last changed (monotonic)
         self.lock = threading.Lock()
@@ -84,8 +86,9 @@ class Watch:
         with self.lock:
             return [o for o in self.objects.values() if o["metadata"].get("namespace") in namespaces]
 
-    def seen(self, kind: str, obj: dict[str, Any], now: float) -> None:
-        """Called with the lock held for every object listed or changed (a subclass notes more)."""
+    def seen(self, kind: str, obj: dict[str, Any], now: float, old: dict[str, Any] | None) -> None:
+        """Called with the lock held for every object listed or changed, with its last version (a subclass notes
+        more)."""
 
     def _record(self, kind: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -93,10 +96,11 @@ class Watch:
         with self.lock:
             self.changed[str(meta.get("namespace", ""))] = now
             if kind == "DELETED":
-                self.objects.pop(str(meta.get("uid")), None)
+                old = self.objects.pop(str(meta.get("uid")), None)
             else:
+                old = self.objects.get(str(meta.get("uid")))
                 self.objects[str(meta.get("uid"))] = obj
-            self.seen(kind, obj, now)
+            self.seen(kind, obj, now, old)
 
     def _run(self) -> None:
         context = tls_context(self.box)
@@ -145,18 +149,36 @@ class Watch:
             connection.close()
 
 
+def holds_quota(workload: dict[str, Any] | None) -> bool:
+    """Kueue counts the Workload's quota as used: reserved and not finished."""
+    if workload is None:
+        return False
+    conditions = {c.get("type"): c.get("status") for c in (workload.get("status") or {}).get("conditions") or []}
+    return conditions.get("QuotaReserved") == "True" and conditions.get("Finished") != "True"
+
+
 class WorkloadWatch(Watch):
-    """Kueue's Workloads, and every preemption the watch saw."""
+    """Kueue's Workloads, every preemption the watch saw, and when each namespace last saw quota released (a
+    Workload that held quota lost it, finished or went), each Workload was first seen, and each last got quota."""
 
     def __init__(self, box: Box) -> None:
         super().__init__(box, WORKLOADS)
         self._preemptions: list[Preemption] = []
         self._preempted: set[str] = set()
+        self.released: dict[str, float] = {}  # namespace -> when
+        self.added: dict[str, float] = {}  # uid -> when
+        self.reserved: dict[str, float] = {}  # uid -> when
 
-    def seen(self, kind: str, obj: dict[str, Any], now: float) -> None:
+    def seen(self, kind: str, obj: dict[str, Any], now: float, old: dict[str, Any] | None) -> None:
         meta = obj.get("metadata") or {}
         reason = preempted(obj) if kind != "DELETED" else None
         uid = str(meta.get("uid", ""))
+        self.added.setdefault(uid, now)
+        holds = kind != "DELETED" and holds_quota(obj)
+        if holds_quota(old) and not holds:
+            self.released[str(meta.get("namespace", ""))] = now
+        if holds and not holds_quota(old):
+            self.reserved[uid] = now
         if reason and uid not in self._preempted:
             self._preempted.add(uid)
             self._preemptions.append(Preemption(now, str(meta.get("namespace", "")), str(meta.get("name")),
@@ -165,3 +187,17 @@ class WorkloadWatch(Watch):
     def preemptions(self, namespaces: set[str], since: float) -> list[Preemption]:
         with self.lock:
             return [p for p in self._preemptions if p.namespace in namespaces and p.at >= since]
+
+
+class AttemptWatch(Watch):
+    """Kueue's scheduler's failed attempts: it records an Event `Pending` on the Workload each time it tries one and
+    cannot admit it (pkg/scheduler/scheduler.go requeueAndUpdate), even when the Workload's status stays the same."""
+
+    def __init__(self, box: Box) -> None:
+        super().__init__(box, EVENTS, fields="involvedObject.kind=Workload,reason=Pending")
+        self.attempted: dict[tuple[str, str], float] = {}  # (namespace, Workload) -> when
+
+    def seen(self, kind: str, obj: dict[str, Any], now: float, old: dict[str, Any] | None) -> None:
+        involved = obj.get("involvedObject") or {}
+        if kind != "DELETED":
+            self.attempted[(str(involved.get("namespace", "")), str(involved.get("name", "")))] = now

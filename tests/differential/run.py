@@ -110,6 +110,8 @@ def run_on(box: KueueBox, items: Sequence[Portfolio], *, slots: int = 4, quiet: 
             count[0] += 1
             verdict = item.error or (f"{len(item.differences)} difference(s)" if item.differences else "same")
             took = " ".join(f"{k} {v:.1f}" for k, v in (item.real.seconds if item.real else {}).items())
+            if item.real and item.real.untried:
+                took += f"; {item.real.untried} step(s) settled without Kueue's try"
             progress(f"[{count[0]}/{len(items)}] random-{item.seed}: {verdict} ({took})")
 
     for fair in (False, True):
