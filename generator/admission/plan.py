@@ -61,7 +61,7 @@ def model_workload(service: dict[str, Any], objects: KueueObjects, *, name: str,
     return Workload(
         name=name,
         cluster_queue=queue,
-        requests=pod_requests(predictor_pod_spec(service)),  # the whole pod, KServe's sidecars too
+        requests=pod_requests(predictor_pod_spec(service)),  # the model container (generator.admission.pods)
         node_selector=dict(predictor.get("nodeSelector") or {}),
         node_affinity=[list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []],
         tolerations=list(predictor.get("tolerations") or []),

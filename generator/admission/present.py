@@ -7,12 +7,11 @@ from decimal import Decimal
 
 from generator.admission.plan import CohortUse, QuotaUse, Snapshot
 from generator.admission.scenarios import ScenarioRun, describe
-from generator.model.quantity import format_quantity
 
 
 def _amount(value: Decimal, resource: str) -> str:
-    if resource == "memory":  # as Kubernetes spells it: KServe's sidecars ask for Mi, so a sum is rarely whole Gi
-        return format_quantity(value, like="1Gi")
+    if resource == "memory":
+        return f"{(value / (1 << 30)).normalize():f}Gi"
     return f"{value.normalize():f}"
 
 

@@ -14,13 +14,23 @@ times. The simulator admits a portfolio's baseline in one go, all of its pods qu
 does the same by holding back the one ResourceFlavor every ClusterQueue names (the CPU flavor): the ClusterQueues stay
 inactive while the baseline's pods and Workloads are made, and turn active together when it is created (Kueue's
 ResourceFlavor create event activates them in one cache update, then requeues their workloads and wakes the scheduler).
+The models are made only once Kueue has written the status of every ClusterQueue and LocalQueue of the run: a Workload
+made before Kueue's queue manager holds its LocalQueue is never queued (on a busy machine it waited as "ClusterQueue
+... is inactive" for good).
 
-Settled. A step has settled when (1) no Workload of the run changed for `quiet` seconds (a watch on Workloads,
+Settled. A step has settled when (1) no Workload or pod of the run changed for `quiet` seconds (watches,
 generator.sandbox.watch), (2) every model switched on has exactly one pod, not terminating, with its Workload, and
-every model switched off has no pod left, (3) no Workload of a pod that is gone still holds quota, and (4) every
-admitted pod has lost Kueue's scheduling gate and is bound to a Node or marked Unschedulable by the scheduler, and
-every pod not admitted is still gated. A model is `preempted` when Kueue preempted a pod of it during the step (the
-watch saw its Workload's Preempted condition) and its current pod is not admitted.
+every model switched off has no pod left, (3) no Workload of a pod that is gone still holds quota, (4) every admitted
+pod has lost Kueue's scheduling gate and is bound to a Node or marked Unschedulable by the scheduler, and every pod not
+admitted is still gated, and (5) Kueue's scheduler has tried every waiting Workload since the last thing that makes it
+try again: quota released anywhere in the run (Kueue requeues the waiting Workloads of the cohort tree), the Workload's
+creation, the baseline's queues turning active. A try shows as Kueue's `Pending` Event on the Workload, which the
+scheduler records on every failed try even when the Workload's status stays the same; a StrictFIFO queue tries only
+its head, so one try in the queue will do. Without (5) a step of a busy machine settled in the gap between a release
+and Kueue's next try and read a waiting model that Kueue was about to admit. A Workload Kueue does not try within
+UNTRIED_QUIET seconds of quiet is taken as settled (counted in RealRun.untried). A model is `preempted` when Kueue
+preempted a pod of it during the step (the watch saw its Workload's Preempted condition) and its current pod is not
+admitted.
 """
 
 from __future__ import annotations

@@ -176,15 +176,19 @@ def report(summary: Summary, out: Path) -> str:
 
 
 def _seeds(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
+    """`0-499`, `7`, or a comma-separated list of either (`3,17,40-49`)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds += range(int(first), int(last or first) + 1)
+    return seeds
 
 
 def main(argv: list[str] | None = None) -> int:
     from generator.sandbox.build import ensure_built
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="0-499", help="a range of seeds, e.g. 0-499 (default)")
+    parser.add_argument("--seeds", default="0-499", help="seeds: a range (0-499, the default), or ranges and seeds separated by commas")
     parser.add_argument("--slots", type=int, default=4, help="portfolios run at once in the box (default 4)")
     parser.add_argument("--quiet", type=float, default=QUIET, help=f"seconds without a Workload change that settle a "
                         f"step (default {QUIET})")
