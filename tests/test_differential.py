@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from differential.portfolios import random_case, replayable
+from differential.portfolios import CI_SEEDS, random_case, replayable
+from differential.run import _seeds
 
 from conftest import load_text
 from generator.admission.replay import Step, replay
 from generator.admission.scenarios import run_all
 from generator.cli import main
-
-CI_SEEDS = range(50)  # the fixed set CI tries; a longer run by hand: portfolios.py --seeds 0-499 --out DIR
+from generator.sandbox.box import Box
+from generator.sandbox.watch import AttemptWatch, WorkloadWatch
 
 
 @pytest.mark.parametrize("seed", CI_SEEDS)
@@ -78,3 +79,37 @@ def test_replay_reports_kueue_states_and_the_node_fit_apart(tmp_path: Path) -> N
     assert second["a"].state == second["b"].state == "admitted"
     assert [second["a"].placed, second["b"].placed] == [True, False]
     assert [o.state for o in second.values()].count("admitted") == 2
+
+
+def _workload(*conditions: tuple[str, str]) -> dict[str, object]:
+    return {"metadata": {"uid": "u1", "namespace": "d0r1-team", "name": "pod-m1-ab12c"},
+            "status": {"conditions": [{"type": t, "status": s} for t, s in conditions]}}
+
+
+def test_the_workload_watch_notes_when_quota_is_reserved_and_released(tmp_path: Path) -> None:
+    """What a differential step waits on (generator.sandbox.differential, settled (5)): quota released in the run."""
+    watch = WorkloadWatch(Box(tmp_path / "box"))
+    watch._record("ADDED", _workload(("QuotaReserved", "False")))
+    assert watch.released == {} and watch.reserved == {} and "u1" in watch.added
+    watch._record("MODIFIED", _workload(("QuotaReserved", "True")))
+    assert "u1" in watch.reserved and watch.released == {}
+    watch._record("MODIFIED", _workload(("QuotaReserved", "True"), ("Finished", "True")))  # its pod went
+    assert set(watch.released) == {"d0r1-team"}
+    released = watch.released["d0r1-team"]
+    watch._record("DELETED", _workload(("QuotaReserved", "True"), ("Finished", "True")))
+    assert watch.released["d0r1-team"] == released  # a finished Workload going releases nothing more
+
+
+def test_the_attempt_watch_notes_kueue_s_pending_events_per_workload(tmp_path: Path) -> None:
+    watch = AttemptWatch(Box(tmp_path / "box"))
+    assert "fieldSelector=involvedObject.kind%3DWorkload%2Creason%3DPending" in watch.query
+    event = {"metadata": {"uid": "e1", "namespace": "d0r1-team"}, "reason": "Pending",
+             "involvedObject": {"kind": "Workload", "namespace": "d0r1-team", "name": "pod-m1-ab12c"}}
+    watch._record("ADDED", event)
+    first = watch.attempted[("d0r1-team", "pod-m1-ab12c")]
+    watch._record("MODIFIED", {**event, "count": 2})  # the same event again: client-go counts it
+    assert watch.attempted[("d0r1-team", "pod-m1-ab12c")] >= first
+
+
+def test_the_run_takes_ranges_and_lists_of_seeds() -> None:
+    assert _seeds("0-3") == [0, 1, 2, 3] and _seeds("7") == [7] and _seeds("46,50,58-59") == [46, 50, 58, 59]

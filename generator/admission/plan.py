@@ -15,6 +15,7 @@ from typing import Any
 
 from generator.admission.kueue import Result, SelectorRule, Workload, pod_requests, quantity, simulate
 from generator.admission.nodes import NodePool, Nodes
+from generator.admission.pods import predictor_pod_spec
 from generator.model.derive import GPU_PRESENT_LABEL, INSTANCE_TYPE_LABEL
 from generator.model.portfolio import Portfolio
 from generator.render.common import Tree
@@ -60,7 +61,7 @@ def model_workload(service: dict[str, Any], objects: KueueObjects, *, name: str,
     return Workload(
         name=name,
         cluster_queue=queue,
-        requests=pod_requests({"containers": [predictor.get("model") or {}]}),
+        requests=pod_requests(predictor_pod_spec(service)),  # the model container (generator.admission.pods)
         node_selector=dict(predictor.get("nodeSelector") or {}),
         node_affinity=[list(t.get("matchExpressions") or []) for t in affinity.get("nodeSelectorTerms") or []],
         tolerations=list(predictor.get("tolerations") or []),

@@ -48,6 +48,7 @@ from generator.sandbox.errors import SandboxError, ToolMissing
 MANAGED_LABEL = "kueue.openshift.io/managed"
 NAMESPACE = "kueue-system"
 FRAMEWORKS = ("batch/job", "pod", "deployment")
+FAIR_SHARING_STRATEGIES = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")  # Kueue's defaults
 
 # The names Kueue derives from its defaults (apis/config/v1beta2/defaults.go, pkg/util/cert/cert.go): the rotator
 # checks the serving certificate against the Service's DNS name and updates webhook configurations by these names.
@@ -74,8 +75,9 @@ class Kueue:
 
     name = "kueue"
 
-    def __init__(self, frameworks: Iterable[str] = FRAMEWORKS) -> None:
+    def __init__(self, frameworks: Iterable[str] = FRAMEWORKS, *, fair_sharing: bool = False) -> None:
         self.frameworks = tuple(frameworks)
+        self.fair_sharing = fair_sharing  # the portfolio's kueue.fairSharing: a setting of the whole cluster's Kueue
 
     def start(self, box: Box) -> None:
         source = module_dir("kueue", "sigs.k8s.io/kueue")
@@ -120,6 +122,8 @@ class Kueue:
             "integrations": {"frameworks": list(self.frameworks)},
             # The on-demand visibility API is an aggregated API server of its own; nothing in the box reads it.
             "featureGates": {"VisibilityOnDemand": False},
+            # Fair sharing is on when the Configuration names it; its strategies are Kueue's defaults.
+            **({"fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)}} if self.fair_sharing else {}),
         }
 
     def webhook_configurations(self, source: Path, base_url: str, ca_pem: bytes) -> list[dict[str, Any]]:

@@ -35,7 +35,8 @@ class Stack:
 
 
 def stack(portfolio: Portfolio, tree: Tree, crd_dirs: list[Path], *, argocd: bool = False) -> Stack:
-    parts = Stack([*core(), Nodes(portfolio, tree), Prerequisites(portfolio, tree, crd_dirs), Kueue(), KServe()],
+    parts = Stack([*core(), Nodes(portfolio, tree), Prerequisites(portfolio, tree, crd_dirs),
+                    Kueue(fair_sharing=portfolio.kueue.fair_sharing), KServe()],
                   set(CONTROLLERS))
     if argocd:
         parts.git, parts.argocd = GitServer(), ArgoCD(portfolio.gitops.argocd_namespace, crd_dirs)

@@ -7,7 +7,9 @@ application documents on the same nodes (the demo fixture and the environments f
 else stops it and starts the box the test asks for. The first box is the demo fixture's, started the way a user
 starts it: `python -m generator sandbox --scenario resource-handover --keep` (`sandbox_demo`). A test that changes
 what runs on a box puts the baseline back (`Served.baseline()`) or replays from a reset of its own.
-test_argocd.py starts a box of its own (Argo CD syncing the tree owns it), before the shared one starts.
+test_argocd.py starts a box of its own (Argo CD syncing the tree owns it), before the shared one starts;
+test_differential.py runs last, in a box of its own without KServe (generator.sandbox.differential), once the shared
+one is stopped.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.box)
             item.add_marker(pytest.mark.xdist_group("box"))
+    # The differential run's box (no KServe) goes last: it stops the shared box, which the others reuse.
+    items.sort(key=lambda item: Path(str(item.fspath)).resolve() == HERE / "test_differential.py")
 
 
 @pytest.fixture(scope="session")

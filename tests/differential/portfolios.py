@@ -33,6 +33,7 @@ from generator.pipeline import prepare  # noqa: E402
 MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / "valid" / "minimal" / "portfolio.yaml"
 POLICIES_WITHIN = ("Never", "LowerPriority", "LowerOrNewerEqualPriority")
 POLICIES_RECLAIM = ("Never", "LowerPriority", "Any")
+CI_SEEDS = range(50)  # the fixed set CI tries (tests/test_differential.py, tests/box/test_differential.py)
 
 
 @dataclass
