@@ -6,12 +6,22 @@ own InferenceService health tests."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from argocd_lua import INVALID_STATUS, Health, LuaFailure, argocd_health, globals_of_the_vm
+from conftest import load_named
+from generator.admission.scenarios import run_all
+from generator.render.argocd import health_check_entry
 from generator.render.scripts import script
+from generator.runbook import build_runbook
+from generator.runbook.formats import _shell_line
 
 NAMESPACE = "private-ai"
 CHECK = script("inferenceservice-health.lua")
@@ -207,3 +217,93 @@ def test_obj_is_the_live_object_with_one_based_lists() -> None:
     document = {"status": {"conditions": [{"type": "A"}, {"type": "B"}]}, "spec": {"replicas": 2}}
     check = 'return {status = "Healthy", message = obj.status.conditions[2].type .. obj.spec.replicas}'
     assert argocd_health(document, check) == Health("Healthy", "B2")
+
+
+# A stand-in for `oc` holding one ArgoCD object in a JSON file: it answers the three jsonpath queries the runbook
+# asks and applies JSON patches (add, remove, test) as the API server does, failing on a failed test or a missing path.
+FAKE_OC = r"""#!/usr/bin/env python3
+import json, os, sys
+path = os.environ["FAKE_ARGOCD"]
+obj = json.load(open(path))
+args = sys.argv[1:]
+checks = obj["spec"].get("resourceHealthChecks")
+if args[0] == "get":
+    query = next(a for a in args if a.startswith("jsonpath="))[len("jsonpath="):]
+    if query == "{.spec.resourceHealthChecks}":
+        print(json.dumps(checks) if checks is not None else "", end="")
+    elif query == '{range .spec.resourceHealthChecks[*]}{.group}/{.kind}{"\\n"}{end}':
+        print("".join(f"{c['group']}/{c['kind']}\n" for c in checks or []), end="")
+    elif query == "{.spec.resourceHealthChecks[*].kind}":
+        print(" ".join(c["kind"] for c in checks or []), end="")
+    else:
+        sys.exit(f"unexpected query {query}")
+elif args[0] == "patch":
+    assert "--type=json" in args
+    for op in json.loads(args[args.index("-p") + 1]):
+        *parents, last = op["path"].strip("/").split("/")
+        target = obj
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        key = int(last) if isinstance(target, list) and last != "-" else last
+        if op["op"] == "test":
+            if target[key] != op["value"]:
+                sys.exit("test failed")
+        elif op["op"] == "remove":
+            del target[key]
+        elif op["op"] == "add" and isinstance(target, list):
+            target.insert(len(target) if last == "-" else int(last), op["value"])
+        elif op["op"] == "add":
+            target[last] = op["value"]
+    json.dump(obj, open(path, "w"))
+else:
+    sys.exit(f"unexpected oc {args}")
+"""
+
+
+def _merge_commands() -> list[str]:
+    loaded = load_named("default")
+    sections = build_runbook(loaded.portfolio, loaded.tree, run_all(loaded.portfolio, loaded.tree), only="deploy")
+    [block] = [b for s in sections for b in s.blocks if b.text.startswith("Argo CD's health check for InferenceServices")]
+    return [_shell_line(c) for c in block.commands]
+
+
+def _merge(tmp_path: Path, checks: list[dict[str, str]] | None, *, runs: int = 1) -> list[dict[str, str]]:
+    """The runbook's merge step run by bash against an ArgoCD object holding `checks` (None: no list at all)."""
+    oc = tmp_path / "bin" / "oc"
+    oc.parent.mkdir(exist_ok=True)
+    oc.write_text(FAKE_OC, encoding="utf-8")
+    oc.chmod(oc.stat().st_mode | stat.S_IXUSR)
+    state = tmp_path / "argocd.json"
+    spec: dict[str, Any] = {"server": {"route": {"enabled": True}}}
+    if checks is not None:
+        spec["resourceHealthChecks"] = checks
+    state.write_text(json.dumps({"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD", "spec": spec}), encoding="utf-8")
+    script_text = "set -euo pipefail\n" + "\n".join(_merge_commands() * runs) + "\n"
+    env = {**os.environ, "PATH": f"{oc.parent}:{os.environ['PATH']}", "FAKE_ARGOCD": str(state)}
+    result = subprocess.run(["bash", "-c", script_text], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    after = json.loads(state.read_text(encoding="utf-8"))["spec"]
+    assert after["server"] == {"route": {"enabled": True}}  # nothing else of the instance is touched
+    return list(after["resourceHealthChecks"])
+
+
+ROLLOUT = {"group": "argoproj.io", "kind": "Rollout", "check": "return {status = 'Healthy'}"}
+CERTIFICATE = {"group": "cert-manager.io", "kind": "Certificate", "check": "return {status = 'Progressing'}"}
+
+
+def test_the_merge_keeps_every_other_check_and_adds_ours_once(tmp_path: Path) -> None:
+    ours = health_check_entry()
+    assert ours["check"] == CHECK
+    assert _merge(tmp_path, None) == [ours]  # an instance with no list gets one
+    assert _merge(tmp_path, []) == [ours]
+    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE]) == [ROLLOUT, CERTIFICATE, ours]
+    # run again (a second bootstrap, a newer generator): still one InferenceService check, the others untouched
+    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE], runs=3) == [ROLLOUT, CERTIFICATE, ours]
+    older = {**ours, "check": "return {status = 'Healthy'}"}
+    assert _merge(tmp_path, [ROLLOUT, older, CERTIFICATE]) == [ROLLOUT, CERTIFICATE, ours]
+
+
+def test_the_bootstrap_no_longer_replaces_the_instance() -> None:
+    """Applying a partial ArgoCD object replaces its whole list: the tree holds none."""
+    tree = load_named("default").tree
+    assert not [d for docs in tree.values() for d in docs if d.get("kind") == "ArgoCD"]

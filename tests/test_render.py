@@ -50,7 +50,6 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         "gitops/argocd/app-of-apps/step-05-llm-on-vllm.yaml",
         "gitops/argocd/bootstrap/kustomization.yaml",
         "gitops/argocd/bootstrap/app-of-apps.yaml",
-        "gitops/argocd/bootstrap/argocd-health-checks.yaml",
         "gitops/argocd/bootstrap/app-project.yaml",
         "gitops/argocd/bootstrap/argocd-controller-rbac.yaml",
         f"{base}/kustomization.yaml",
@@ -316,11 +315,7 @@ def test_kueue_objects(default_tree: Tree) -> None:
         assert doc["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "SkipDryRunOnMissingResource=true"
 
 
-def test_bootstrap_ships_the_health_check_and_least_privilege(default_tree: Tree) -> None:
-    [argocd] = of_kind(default_tree, "ArgoCD")
-    assert argocd["metadata"] == {"name": "openshift-gitops", "namespace": "openshift-gitops"}
-    [check] = argocd["spec"]["resourceHealthChecks"]
-    assert (check["group"], check["kind"]) == ("serving.kserve.io", "InferenceService") and "Suspended" in check["check"]
+def test_bootstrap_grants_the_controller_least_privilege(default_tree: Tree) -> None:
     [role] = of_kind(default_tree, "ClusterRole")
     assert role["rules"] == [{"apiGroups": ["kueue.x-k8s.io"], "resources": ["clusterqueues", "resourceflavors"],
                               "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]

@@ -86,8 +86,9 @@ class GitOps(Spec):
     )
     argocd_instance: DnsLabel = Field(
         "openshift-gitops",
-        description="Name of the ArgoCD resource (OpenShift GitOps instance) in argocdNamespace; the bootstrap adds the "
-        "InferenceService health check to it and grants its application controller the cluster-scoped Kueue kinds.",
+        description="Name of the ArgoCD resource (OpenShift GitOps instance) in argocdNamespace; the deploy step adds the "
+        "InferenceService health check to its list (a JSON patch that keeps every other entry) and the bootstrap grants "
+        "its application controller the cluster-scoped Kueue kinds.",
         examples=["openshift-gitops"],
     )
     live_toggle: bool = Field(

@@ -1,5 +1,6 @@
 """Argo CD: the Application that syncs the serving tree, listed by the app-of-apps, and the bootstrap an
-administrator applies once (the root Application, the InferenceService health check, the controller's RBAC)."""
+administrator applies once (the root Application, the AppProject, the controller's RBAC); the InferenceService
+health check is merged into the ArgoCD instance by a JSON patch (the runbook's deploy section)."""
 
 from __future__ import annotations
 
@@ -86,17 +87,19 @@ def root_application(portfolio: Portfolio) -> Document:
     return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace)
 
 
-def health_checks(portfolio: Portfolio) -> Document:
-    """The ArgoCD instance's custom health check for InferenceService (a partial object: `oc apply` sets only it)."""
-    gitops = portfolio.gitops
-    return {
-        "apiVersion": "argoproj.io/v1beta1",
-        "kind": "ArgoCD",
-        "metadata": {"name": gitops.argocd_instance, "namespace": gitops.argocd_namespace},
-        "spec": {"resourceHealthChecks": [
-            {"group": "serving.kserve.io", "kind": "InferenceService", "check": script("inferenceservice-health.lua")},
-        ]},
-    }
+HEALTH_CHECKS = "/spec/resourceHealthChecks"
+
+
+def health_check_entry() -> Document:
+    """The ArgoCD instance's custom health check for InferenceService: one entry of `spec.resourceHealthChecks`,
+    which the OpenShift GitOps operator writes into argocd-cm as resource.customizations.health.<group>_<kind>."""
+    return {"group": "serving.kserve.io", "kind": "InferenceService", "check": script("inferenceservice-health.lua")}
+
+
+def health_check_patch() -> list[Document]:
+    """A JSON patch (RFC 6902) that appends the entry and leaves every other entry of the instance's list in place.
+    Applying a partial ArgoCD object instead would replace the whole list: the administrator's checks would go."""
+    return [{"op": "add", "path": f"{HEALTH_CHECKS}/-", "value": health_check_entry()}]
 
 
 def cluster_scoped_kinds(serving: Tree) -> dict[str, list[str]]:
@@ -177,8 +180,7 @@ def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
 
 def render_bootstrap(portfolio: Portfolio, serving: Tree) -> dict[str, list[Document]]:
     files = {f"{portfolio.gitops.app_of_apps}.yaml": [root_application(portfolio)],
-             "app-project.yaml": [app_project(portfolio, serving)],
-             "argocd-health-checks.yaml": [health_checks(portfolio)]}
+             "app-project.yaml": [app_project(portfolio, serving)]}
     rbac = controller_rbac(portfolio, serving)
     if rbac:
         files["argocd-controller-rbac.yaml"] = rbac

@@ -9,7 +9,7 @@ from generator.admission.plan import Cluster
 from generator.admission.present import quota_lines
 from generator.model.derive import flavor_node_labels, model_callers
 from generator.model.portfolio import Model
-from generator.render.argocd import controller_service_account
+from generator.render.argocd import HEALTH_CHECKS, controller_service_account, health_check_entry, health_check_patch
 from generator.runbook.model import (
     Block,
     Command,
@@ -129,6 +129,36 @@ def prerequisites(facts: RunbookFacts) -> Section:
     return section
 
 
+def _health_check(facts: RunbookFacts) -> Block:
+    """Merge the InferenceService health check into the ArgoCD instance's list, keeping every other entry."""
+    p = facts.portfolio
+    argocd = ("argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace)
+    entry = health_check_entry()
+    ours = f"{entry['group']}/{entry['kind']}"
+    listed = sh("oc", "get", *argocd, "-o", "jsonpath={range .spec.resourceHealthChecks[*]}{.group}/{.kind}{\"\\n\"}{end}")
+    absent = sh("test", "-z", Raw('"$(' + sh(listed, Raw("|"), "grep", "-x", ours) + ')"'))
+    index = "$((HEALTH_CHECK_INDEX - 1))"
+    remove = json.dumps([{"op": "test", "path": f"{HEALTH_CHECKS}/{index}/kind", "value": entry["kind"]},
+                         {"op": "remove", "path": f"{HEALTH_CHECKS}/{index}"}])
+    has_list = sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks}", Raw("|"), "grep", "-q", ".")
+    return Block(
+        f"Argo CD's health check for InferenceServices, as a cluster administrator: added to the ArgoCD instance "
+        f"{p.gitops.argocd_instance} with a JSON patch, so every other entry of its resourceHealthChecks list stays (applying "
+        "a partial ArgoCD object would replace the whole list). The list is created when the instance has none; an "
+        "InferenceService check already there (an older version of this one, or another) is removed first, as the "
+        "operator keeps one check per kind. Ready models are Healthy, stopped ones Suspended, waiting ones Progressing "
+        "with KServe's reason, failed ones Degraded; Argo CD's own check before v3.1.10 reports Ready models as "
+        "Progressing.",
+        [Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps([{"op": "add", "path": HEALTH_CHECKS, "value": []}])),
+                 unless=has_list),
+         Command(capture("HEALTH_CHECK_INDEX", sh(listed, Raw("|"), "grep", "-m1", "-nx", ours, Raw("|"), "cut", "-d:", "-f1")),
+                 unless=absent),
+         Command(sh("oc", "patch", *argocd, "--type=json", "-p", Raw('"' + remove.replace('"', '\\"') + '"')), unless=absent),
+         Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps(health_check_patch()))),
+         Command(sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks[*].kind}"),
+                 f"... {entry['kind']} (any other checks of the instance before it)")])
+
+
 def _argocd_permissions(facts: RunbookFacts) -> Block:
     """Can Argo CD's application controller manage every kind of the tree where the tree puts it?"""
     p = facts.portfolio
@@ -215,13 +245,13 @@ def deploy(facts: RunbookFacts) -> Section:
          Command(sh("kubectl", "kustomize", facts.app_of_apps_dir, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"))]))
     section.blocks.append(Block(
         f"Bootstrap, as a cluster administrator, once: the root Application {p.gitops.app_of_apps} (it syncs "
-        f"{facts.app_of_apps_dir}, which holds the Application {app}), the InferenceService health check of the "
-        f"ArgoCD instance {p.gitops.argocd_instance} (it replaces that instance's resourceHealthChecks list), and the "
-        "application controller's permissions on the tree's cluster-scoped kinds.",
+        f"{facts.app_of_apps_dir}, which holds the Application {app}), the AppProject, and the application "
+        "controller's permissions on the tree's cluster-scoped kinds.",
         [Command(sh("oc", "apply", "-k", facts.bootstrap_dir)),
          Command(sh("oc", "wait", f"application/{p.gitops.app_of_apps}", "-n", argo,
                     "--for=jsonpath={.status.sync.status}=Synced", "--timeout=10m")),
          Command(sh("oc", "get", "application", app, "-n", argo), f"{app}   Synced")]))
+    section.blocks.append(_health_check(facts))
     if facts.uploads:
         section.blocks.append(Block(
             "Wave 1: the uploads copy each distinct set of S3 weights once, only the files vLLM loads; the "
@@ -393,9 +423,9 @@ def troubleshoot(facts: RunbookFacts) -> Section:
                     "jsonpath={.spec.strategy.type}"), "Recreate")],
         "show"))
     blocks.append(Block(
-        "Argo CD shows a model as Progressing although it serves, or the sync never ends: the health check in the "
-        f"bootstrap reads Ready (stopped models are Suspended); check the ArgoCD instance {p.gitops.argocd_instance} "
-        "carries it.",
+        "Argo CD shows a model as Progressing although it serves, or the sync never ends: the InferenceService health "
+        "check that deploy adds reads Ready (stopped models are Suspended); check the ArgoCD instance "
+        f"{p.gitops.argocd_instance} carries it (deploy adds it again, keeping the instance's other checks).",
         [Command(sh("oc", "get", "argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace, "-o",
                     "jsonpath={.spec.resourceHealthChecks[*].kind}"), "InferenceService"),
          Command(sh("oc", "get", "application", p.gitops.application, "-n", facts.argocd_namespace, "-o",
