@@ -12,7 +12,11 @@ from generator.render.scripts import script
 APP_OF_APPS_DIR = "gitops/argocd/app-of-apps"
 BOOTSTRAP_DIR = "gitops/argocd/bootstrap"
 # No PruneLast: it prunes in a wave after the last one, which would wait for the InferenceServices' health.
-SYNC_OPTIONS = ["CreateNamespace=false", "ApplyOutOfSyncOnly=true"]
+SYNC_OPTIONS = ["CreateNamespace=false"]
+# Only where no wave waits on a resource that can fail. A retry is a new attempt, and with this option it skips every
+# resource already equal to Git: a failed upload or registration Job among them, so the later waves (the models that
+# need its weights) would be applied on the first retry (gitops-engine sync_context.go filterOutOfSyncTasks).
+OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
 RETRY = {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
 # Cluster-scoped kinds the serving tree may hold, with the resource name RBAC uses for each.
 CLUSTER_SCOPED = {
@@ -38,10 +42,11 @@ def controller_service_account(portfolio: Portfolio) -> str:
 
 
 def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str, server: str | None = None,
-                 ignore: list[Document] | None = None) -> Document:
-    """An Application of this repository: `path` synced into `namespace`, automated with retries."""
+                 ignore: list[Document] | None = None, jobs: bool) -> Document:
+    """An Application of this repository: `path` synced into `namespace`, automated with retries. With `jobs` (its
+    path holds Jobs that later waves need) every attempt applies every resource, so a failed Job fails each attempt."""
     gitops = portfolio.gitops
-    options = list(SYNC_OPTIONS)
+    options = list(SYNC_OPTIONS) if jobs else [*SYNC_OPTIONS, OUT_OF_SYNC_ONLY]
     spec: Document = {
         "project": gitops.project,
         "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
@@ -70,21 +75,22 @@ def application(portfolio: Portfolio) -> Document:
     """The serving tree's Application, listed by the app-of-apps."""
     return _application(portfolio, name=portfolio.gitops.application, path=serving_tree_path(portfolio),
                         namespace=portfolio.namespace,
-                        ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
+                        ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None, jobs=True)
 
 
 def environment_applications(portfolio: Portfolio) -> list[Document]:
     """With environments, one Application per cluster, each syncing its overlay there (and none for the base)."""
     return [_application(portfolio, name=f"{portfolio.gitops.application}-{env.name}", path=overlay_path(portfolio, env.name),
                          namespace=portfolio.namespace, server=env.destination_server,
-                         ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
+                         ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None, jobs=True)
             for env in portfolio.environments]
 
 
 def root_application(portfolio: Portfolio) -> Document:
     """The one Application applied by hand: it syncs the app-of-apps folder, which lists the rest."""
     gitops = portfolio.gitops
-    return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace)
+    return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace,
+                        jobs=False)
 
 
 HEALTH_CHECKS = "/spec/resourceHealthChecks"
