@@ -96,10 +96,15 @@ def test_every_inference_service_uses_recreate(name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_registration_uses_the_real_storage_uri(name: str) -> None:
     tree = render_named(name)
-    [config] = [d for d in of_kind(tree, "ConfigMap") if "models.json" in d.get("data", {})]
-    registered = {entry["name"]: entry["uri"] for entry in json.loads(config["data"]["models.json"])}
-    served = {s["metadata"]["name"]: s["spec"]["predictor"]["model"]["storageUri"] for s in of_kind(tree, "InferenceService")}
+    configs = [d for d in of_kind(tree, "ConfigMap") if "models.json" in d.get("data", {})]
+    registered = {entry["name"]: entry["uri"] for config in configs for entry in json.loads(config["data"]["models.json"])}
+    services = of_kind(tree, "InferenceService")
+    served = {s["metadata"]["name"]: s["spec"]["predictor"]["model"]["storageUri"] for s in services}
     assert registered == served
+    # with teams each team registers its own models, from its own namespace
+    where = {s["metadata"]["name"]: s["metadata"]["namespace"] for s in services}
+    for config in configs if len(configs) > 1 else []:
+        assert {where[e["name"]] for e in json.loads(config["data"]["models.json"])} == {config["metadata"]["namespace"]}
     for uri in registered.values():
         assert re.match(r"^(oci://(?!.*s3://)|s3://(?!.*oci://))", uri), uri
 
@@ -119,11 +124,13 @@ def test_jobs_share_one_script_and_pinned_images(name: str) -> None:
         for container in containers(doc):
             assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"]), container["image"]
     jobs = [j for j in of_kind(tree, "Job") if j["metadata"]["name"].startswith("upload-")]
-    scripts = [c for c in of_kind(tree, "ConfigMap") if "upload.py" in c.get("data", {})]
-    assert len(scripts) == (1 if jobs else 0)
+    scripts = {c["metadata"]["namespace"]: c for c in of_kind(tree, "ConfigMap") if "upload.py" in c.get("data", {})}
+    # one script per namespace that runs uploads (with teams, each team's), the same text everywhere
+    assert set(scripts) == {j["metadata"]["namespace"] for j in jobs}
+    assert len({c["data"]["upload.py"] for c in scripts.values()}) <= 1
     for job in jobs:
         volumes = job["spec"]["template"]["spec"]["volumes"]
-        assert {"name": "uploader", "configMap": {"name": scripts[0]["metadata"]["name"]}} in volumes
+        assert {"name": "uploader", "configMap": {"name": scripts[job["metadata"]["namespace"]]["metadata"]["name"]}} in volumes
         assert "import" not in json.dumps(job)
 
 
@@ -137,12 +144,12 @@ def test_registration_script_parses_json_and_looks_up_exact_names(default_tree: 
 
 
 def serving_waves(tree: Tree) -> dict[str, set[int]]:
-    """Folder of the serving tree -> the sync waves of its documents."""
+    """Component folder of the serving tree (its base, or the platform's and each team's) -> its documents' waves."""
     waves: dict[str, set[int]] = {}
     for path, doc in documents(tree):
         if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization":
             continue
-        waves.setdefault(path.split("/")[3], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
+        waves.setdefault(path.split("/")[-2], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
     return waves
 
 

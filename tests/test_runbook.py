@@ -113,8 +113,9 @@ def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
             secrets |= set(re.findall(r'"storage": \{"key": "([^"]+)"', text))
     names["Deployment"] = {f"{n}-predictor" for n in names["InferenceService"]}
     names["Secret"] = secrets | {"storage-config"}  # made by odh-model-controller from the data connections
-    names["Namespace"] = namespaces
-    names["Service"] = {portfolio.storage.s3.endpoint.split("//")[1].split(".")[0]}
+    host = portfolio.storage.s3.endpoint.split("//")[1].split(":")[0].split(".")
+    names["Namespace"] = namespaces | {host[1]}  # the S3 endpoint's (the cleanup port-forwards to it)
+    names["Service"] = {host[0]}
     return names
 
 

@@ -1,12 +1,13 @@
-"""Model Registry registration: one Job for every model, with its real storage URI."""
+"""Model Registry registration: one Job for every model (with teams, one per team, in its namespace), with each
+model's real storage URI."""
 
 from __future__ import annotations
 
 import json
 
-from generator.model.derive import storage_tier, storage_uri
+from generator.model.derive import registrations, storage_tier, storage_uri
 from generator.model.portfolio import Model, Portfolio
-from generator.render.common import Document, content_named, job_pod, metadata, service_account
+from generator.render.common import Document, content_named, job_pod, job_queue_labels, metadata, service_account
 from generator.render.scripts import script
 
 CONFIGMAP = "model-registration"
@@ -37,13 +38,12 @@ def registration_entry(model: Model, portfolio: Portfolio) -> dict[str, object]:
     }
 
 
-def registration_configmap(portfolio: Portfolio) -> Document:
-    entries = [registration_entry(m, portfolio) for m in portfolio.models]
+def registration_configmap(portfolio: Portfolio, namespace: str, models: list[Model]) -> Document:
+    entries = [registration_entry(m, portfolio) for m in models]
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(CONFIGMAP, namespace=portfolio.model_registry.namespace,
-                             labels=COMPONENT, wave="model-registration"),
+        "metadata": metadata(CONFIGMAP, namespace=namespace, labels=COMPONENT, wave="model-registration"),
         "data": {
             "models.json": json.dumps(entries, indent=2, sort_keys=True) + "\n",
             "register.py": script("register.py"),
@@ -52,6 +52,7 @@ def registration_configmap(portfolio: Portfolio) -> Document:
 
 
 def registration_job(portfolio: Portfolio, config: Document) -> Document:
+    namespace = config["metadata"]["namespace"]
     container = {
         "name": "register",
         "image": portfolio.jobs.image,
@@ -75,17 +76,19 @@ def registration_job(portfolio: Portfolio, config: Document) -> Document:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(content_named(JOB, spec, config["data"]), namespace=portfolio.model_registry.namespace,
-                             labels=COMPONENT, wave="model-registration"),
+        "metadata": metadata(content_named(JOB, spec, config["data"]), namespace=namespace,
+                             labels={**COMPONENT, **job_queue_labels(portfolio)}, wave="model-registration"),
         "spec": spec,
     }
 
 
 def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
-    config = registration_configmap(portfolio)
+    """One registration per Job namespace: the portfolio's registry namespace, or each team's (its own models)."""
+    groups = registrations(portfolio)
+    configs = [registration_configmap(portfolio, namespace, models) for namespace, models in groups]
     return {
-        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.model_registry.namespace,
-                                                 labels=COMPONENT, wave="model-registration")],
-        "registration-config.yaml": [config],
-        "register-models.yaml": [registration_job(portfolio, config)],
+        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=namespace, labels=COMPONENT,
+                                                 wave="model-registration") for namespace, _ in groups],
+        "registration-config.yaml": configs,
+        "register-models.yaml": [registration_job(portfolio, config) for config in configs],
     }
