@@ -1,0 +1,186 @@
+"""The Applications of a tree with teams: a platform Application and, per team, one for its models and Jobs and one
+for its callers; every document in exactly one of them; each team's AppProject lets it deploy only into its own
+namespace and only the namespaced kinds it needs, as Argo CD's project checks decide (pkg/apis/application/v1alpha1/
+app_project_types.go: IsGroupKindPermitted, IsDestinationPermitted; controller/sync.go asks both for every resource)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from argocd_sync import Cluster, sync
+from conftest import kustomize, load_named, load_text, materialize
+from generator.render.common import Tree
+
+APP = "step-05-llm-on-vllm"
+BASE = f"gitops/{APP}/base"
+
+
+@pytest.fixture(scope="module")
+def teams_tree() -> Tree:
+    return load_named("teams").tree
+
+
+def of_kind(tree: Tree, kind: str) -> list[dict[str, Any]]:
+    return [d for docs in tree.values() for d in docs if d.get("kind") == kind]
+
+
+def applications(tree: Tree) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for path, docs in tree.items() if path.startswith("gitops/argocd/app-of-apps/")
+            for d in docs if d["kind"] == "Application"}
+
+
+def projects(tree: Tree) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in of_kind(tree, "AppProject")}
+
+
+def documents_of(tree: Tree, application: dict[str, Any]) -> list[dict[str, Any]]:
+    path = application["spec"]["source"]["path"] + "/"
+    return [d for file, docs in tree.items() if file.startswith(path) for d in docs if d["kind"] != "Kustomization"]
+
+
+def canonical(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def _listed(items: list[dict[str, str]] | None, group: str, kind: str) -> bool:
+    return any(i["group"] == group and i["kind"] == kind for i in items or [])
+
+
+def permitted(project: dict[str, Any], document: dict[str, Any], server: str) -> bool:
+    """Argo CD's verdict on deploying `document` under `project` (our projects hold no patterns, so matching is equality)."""
+    spec = project["spec"]
+    group, kind = str(document["apiVersion"]).rpartition("/")[0], document["kind"]
+    namespace = (document.get("metadata") or {}).get("namespace")
+    if not namespace:  # cluster-scoped: only a kind on a non-empty cluster whitelist
+        return _listed(spec.get("clusterResourceWhitelist"), group, kind)
+    whitelist = spec.get("namespaceResourceWhitelist")
+    kind_allowed = whitelist is None or (len(whitelist) != 0 and _listed(whitelist, group, kind))
+    return kind_allowed and any(d["server"] == server and d["namespace"] == namespace for d in spec["destinations"])
+
+
+def test_a_platform_application_and_two_per_team(teams_tree: Tree) -> None:
+    apps = applications(teams_tree)
+    teams = [f"team-{i:02d}" for i in range(1, 21)]
+    assert set(apps) == {APP, *(f"{APP}-{t}" for t in teams), *(f"{APP}-{t}-access" for t in teams)}
+    assert apps[APP]["spec"]["source"]["path"] == f"{BASE}/platform"
+    assert apps[f"{APP}-team-02"]["spec"]["source"]["path"] == f"{BASE}/teams/team-02/serving"
+    assert apps[f"{APP}-team-02-access"]["spec"]["source"]["path"] == f"{BASE}/teams/team-02/access"
+    for team in teams:
+        for name in (f"{APP}-{team}", f"{APP}-{team}-access"):
+            assert apps[name]["spec"]["project"] == f"gpuaas-portfolio-{team}"
+            assert apps[name]["spec"]["destination"]["namespace"] == team
+
+
+def test_every_document_is_in_exactly_one_application_and_where_it_belongs(teams_tree: Tree) -> None:
+    apps = applications(teams_tree)
+    placed = [(name, d) for name, app in apps.items() for d in documents_of(teams_tree, app)]
+    serving = [d for path, docs in teams_tree.items() if path.startswith(BASE + "/") for d in docs if d["kind"] != "Kustomization"]
+    assert len(placed) == len(serving)
+    assert sorted(canonical(d) for _, d in placed) == sorted(map(canonical, serving))
+    for name, doc in placed:
+        namespace = doc["metadata"].get("namespace")
+        if name == APP:  # the platform: cluster-scoped Kueue objects, namespaces, queues and hardware profiles
+            assert doc["kind"] in {"Namespace", "ResourceFlavor", "ClusterQueue", "WorkloadPriorityClass", "LocalQueue",
+                                   "HardwareProfile"}
+        elif name.endswith("-access"):
+            assert doc["kind"] in {"ServiceAccount", "Role", "RoleBinding"} and name == f"{APP}-{namespace}-access"
+        else:
+            assert doc["kind"] not in {"Namespace", "LocalQueue", "ClusterQueue", "Role", "RoleBinding"}
+            assert name == f"{APP}-{namespace}"
+
+
+def test_the_team_applications_wait_on_their_own_jobs_only(teams_tree: Tree) -> None:
+    """team-02's failed upload stops team-02's models on every attempt; team-03's Application syncs as before."""
+    apps = applications(teams_tree)
+    failing = Cluster(health=lambda d: "Degraded" if d["kind"] == "Job" and d["metadata"]["namespace"] == "team-02"
+                      and d["metadata"]["name"].startswith("upload-gpt-oss-20b-") else "Healthy")
+    attempts = sync(apps[f"{APP}-team-02"], documents_of(teams_tree, apps[f"{APP}-team-02"]), failing)
+    assert len(attempts) == 6 and all(a.phase == "Failed" for a in attempts)
+    assert not [k for a in attempts for k in a.applied if k[0] == "InferenceService"]
+    [other] = sync(apps[f"{APP}-team-03"], documents_of(teams_tree, apps[f"{APP}-team-03"]), failing)
+    assert other.phase == "Succeeded" and ("InferenceService", "team-03", "team-03-chat") in other.applied
+    jobs = [d for d in documents_of(teams_tree, apps[f"{APP}-team-02"]) if d["kind"] == "Job"]
+    assert jobs and all(j["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "default" for j in jobs)
+
+
+def test_every_application_may_deploy_what_it_holds(teams_tree: Tree) -> None:
+    apps, found = applications(teams_tree), projects(teams_tree)
+    for app in apps.values():
+        project = found[app["spec"]["project"]]
+        server = app["spec"]["destination"]["server"]
+        assert any(d == {"server": server, "namespace": app["spec"]["destination"]["namespace"]}
+                   for d in project["spec"]["destinations"])
+        for doc in documents_of(teams_tree, app):
+            assert permitted(project, doc, server), (app["metadata"]["name"], doc["kind"], doc["metadata"])
+
+
+def test_a_team_may_deploy_only_into_its_namespace_and_only_its_kinds(teams_tree: Tree) -> None:
+    project = projects(teams_tree)["gpuaas-portfolio-team-01"]
+    server = "https://kubernetes.default.svc"
+    assert project["spec"]["destinations"] == [{"server": server, "namespace": "team-01"}]
+    assert project["spec"]["clusterResourceWhitelist"] == []
+    assert {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]} == {
+        ("", "ConfigMap"), ("", "ServiceAccount"), ("batch", "Job"), ("rbac.authorization.k8s.io", "Role"),
+        ("rbac.authorization.k8s.io", "RoleBinding"), ("serving.kserve.io", "InferenceService"),
+        ("serving.kserve.io", "ServingRuntime"), ("", "PersistentVolumeClaim")}
+    own = next(d for d in of_kind(teams_tree, "InferenceService") if d["metadata"]["namespace"] == "team-01")
+    assert permitted(project, own, server)
+    elsewhere = copy.deepcopy(own)
+    elsewhere["metadata"]["namespace"] = "team-02"
+    assert not permitted(project, elsewhere, server)  # "namespace team-02 is not permitted in project"
+    for refused in [next(iter(of_kind(teams_tree, "ClusterQueue"))), next(iter(of_kind(teams_tree, "Namespace"))),
+                    next(d for d in of_kind(teams_tree, "LocalQueue") if d["metadata"]["namespace"] == "team-01")]:
+        assert not permitted(project, refused, server), refused["kind"]  # a team cannot re-point its quota
+
+
+def test_each_application_path_builds_and_holds_its_documents(kubectl: str, tmp_path: Path, teams_tree: Tree) -> None:
+    root = materialize(teams_tree, tmp_path)
+    apps = applications(teams_tree)
+    for name in (APP, f"{APP}-team-02", f"{APP}-team-02-access"):
+        built = kustomize(kubectl, root / apps[name]["spec"]["source"]["path"])
+        assert built.returncode == 0, built.stderr
+        assert len(list(yaml.safe_load_all(built.stdout))) == len(documents_of(teams_tree, apps[name]))
+
+
+TEAMS_AND_ENVIRONMENTS = """
+environments:
+  - name: dev
+    destinationServer: https://api.dev.example.com:6443
+    teams:
+      team-01: [{flavor: nvidia-l4-4gpu, gpus: 4}]
+    active: [team-02-chat, team-03-chat]
+  - name: prod
+    destinationServer: https://api.prod.example.com:6443
+"""
+
+
+def test_environments_give_each_application_an_overlay(kubectl: str, tmp_path: Path) -> None:
+    from generator.model.environments import environment_named, environment_portfolio
+    from generator.render import render_serving
+
+    text = (Path(__file__).parent / "fixtures/portfolios/valid/teams/portfolio.yaml").read_text(encoding="utf-8")
+    loaded = load_text(tmp_path, text + TEAMS_AND_ENVIRONMENTS)
+    tree = loaded.tree
+    apps = applications(tree)
+    assert f"{APP}-dev" in apps and f"{APP}-dev-team-02" in apps and f"{APP}-prod-team-20-access" in apps
+    assert apps[f"{APP}-dev-team-02"]["spec"]["source"]["path"] == f"gitops/{APP}/overlays/dev/teams/team-02/serving"
+    assert apps[f"{APP}-dev-team-02"]["spec"]["destination"]["server"] == "https://api.dev.example.com:6443"
+    team_project = projects(tree)["gpuaas-portfolio-team-02"]
+    assert {d["server"] for d in team_project["spec"]["destinations"]} == {
+        "https://kubernetes.default.svc", "https://api.dev.example.com:6443", "https://api.prod.example.com:6443"}
+    environment = environment_named(loaded.portfolio, "dev")
+    assert environment is not None
+    expected = render_serving(environment_portfolio(loaded.portfolio, environment))
+    root = materialize(tree, tmp_path / "tree")
+    for name, folder in ((f"{APP}-dev", "platform"), (f"{APP}-dev-team-02", "teams/team-02/serving")):
+        built = kustomize(kubectl, root / apps[name]["spec"]["source"]["path"])
+        assert built.returncode == 0, built.stderr
+        want = [d for path, docs in expected.items() if path.startswith(f"{BASE}/{folder}/") for d in docs
+                if d["kind"] != "Kustomization"]
+        assert sorted(map(canonical, yaml.safe_load_all(built.stdout))) == sorted(map(canonical, want))
