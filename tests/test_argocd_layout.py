@@ -1,5 +1,5 @@
 """The Applications of a tree with teams: a platform Application and, per team, one for its models and Jobs and one
-for its callers; every document in exactly one of them; each team's AppProject lets it deploy only into its own
+for what they use without waiting (upload volumes, callers' access); every document in exactly one of them; each team's AppProject lets it deploy only into its own
 namespace and only the namespaced kinds it needs, as Argo CD's project checks decide (pkg/apis/application/v1alpha1/
 app_project_types.go: IsGroupKindPermitted, IsDestinationPermitted; controller/sync.go asks both for every resource)."""
 
@@ -67,12 +67,12 @@ def permitted(project: dict[str, Any], document: dict[str, Any], server: str) ->
 def test_a_platform_application_and_two_per_team(teams_tree: Tree) -> None:
     apps = applications(teams_tree)
     teams = [f"team-{i:02d}" for i in range(1, 21)]
-    assert set(apps) == {APP, *(f"{APP}-{t}" for t in teams), *(f"{APP}-{t}-access" for t in teams)}
+    assert set(apps) == {APP, *(f"{APP}-{t}" for t in teams), *(f"{APP}-{t}-support" for t in teams)}
     assert apps[APP]["spec"]["source"]["path"] == f"{BASE}/platform"
     assert apps[f"{APP}-team-02"]["spec"]["source"]["path"] == f"{BASE}/teams/team-02/serving"
-    assert apps[f"{APP}-team-02-access"]["spec"]["source"]["path"] == f"{BASE}/teams/team-02/access"
+    assert apps[f"{APP}-team-02-support"]["spec"]["source"]["path"] == f"{BASE}/teams/team-02/support"
     for team in teams:
-        for name in (f"{APP}-{team}", f"{APP}-{team}-access"):
+        for name in (f"{APP}-{team}", f"{APP}-{team}-support"):
             assert apps[name]["spec"]["project"] == f"gpuaas-portfolio-{team}"
             assert apps[name]["spec"]["destination"]["namespace"] == team
 
@@ -88,10 +88,11 @@ def test_every_document_is_in_exactly_one_application_and_where_it_belongs(teams
         if name == APP:  # the platform: cluster-scoped Kueue objects, namespaces, queues and hardware profiles
             assert doc["kind"] in {"Namespace", "ResourceFlavor", "ClusterQueue", "WorkloadPriorityClass", "LocalQueue",
                                    "HardwareProfile"}
-        elif name.endswith("-access"):
-            assert doc["kind"] in {"ServiceAccount", "Role", "RoleBinding"} and name == f"{APP}-{namespace}-access"
+        elif name.endswith("-support"):  # what no wave waits on, in one wave
+            assert doc["kind"] in {"ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim"}
+            assert name == f"{APP}-{namespace}-support" and "argocd.argoproj.io/sync-wave" not in doc["metadata"].get("annotations", {})
         else:
-            assert doc["kind"] not in {"Namespace", "LocalQueue", "ClusterQueue", "Role", "RoleBinding"}
+            assert doc["kind"] not in {"Namespace", "LocalQueue", "ClusterQueue", "Role", "RoleBinding", "PersistentVolumeClaim"}
             assert name == f"{APP}-{namespace}"
 
 
@@ -142,7 +143,7 @@ def test_a_team_may_deploy_only_into_its_namespace_and_only_its_kinds(teams_tree
 def test_each_application_path_builds_and_holds_its_documents(kubectl: str, tmp_path: Path, teams_tree: Tree) -> None:
     root = materialize(teams_tree, tmp_path)
     apps = applications(teams_tree)
-    for name in (APP, f"{APP}-team-02", f"{APP}-team-02-access"):
+    for name in (APP, f"{APP}-team-02", f"{APP}-team-02-support"):
         built = kustomize(kubectl, root / apps[name]["spec"]["source"]["path"])
         assert built.returncode == 0, built.stderr
         assert len(list(yaml.safe_load_all(built.stdout))) == len(documents_of(teams_tree, apps[name]))
@@ -168,7 +169,7 @@ def test_environments_give_each_application_an_overlay(kubectl: str, tmp_path: P
     loaded = load_text(tmp_path, text + TEAMS_AND_ENVIRONMENTS)
     tree = loaded.tree
     apps = applications(tree)
-    assert f"{APP}-dev" in apps and f"{APP}-dev-team-02" in apps and f"{APP}-prod-team-20-access" in apps
+    assert f"{APP}-dev" in apps and f"{APP}-dev-team-02" in apps and f"{APP}-prod-team-20-support" in apps
     assert apps[f"{APP}-dev-team-02"]["spec"]["source"]["path"] == f"gitops/{APP}/overlays/dev/teams/team-02/serving"
     assert apps[f"{APP}-dev-team-02"]["spec"]["destination"]["server"] == "https://api.dev.example.com:6443"
     team_project = projects(tree)["gpuaas-portfolio-team-02"]

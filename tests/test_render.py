@@ -147,8 +147,8 @@ def serving_waves(tree: Tree) -> dict[str, set[int]]:
     """Component folder of the serving tree (its base, or the platform's and each team's) -> its documents' waves."""
     waves: dict[str, set[int]] = {}
     for path, doc in documents(tree):
-        if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization":
-            continue
+        if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization" or "/support/" in path:
+            continue  # a team's support Application (volumes, callers) is applied in one wave
         waves.setdefault(path.split("/")[-2], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
     return waves
 

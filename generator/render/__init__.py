@@ -8,7 +8,7 @@ from collections.abc import Callable
 from generator.model.environments import environment_portfolio
 from generator.model.portfolio import Portfolio
 from generator.render.access import render_access
-from generator.render.applications import AppRoot, app_roots, root_of
+from generator.render.applications import AppRoot, app_roots, in_one_wave, root_of
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap
 from generator.render.common import Document, Tree
 from generator.render.inference import render_inference
@@ -53,8 +53,9 @@ def render_serving(portfolio: Portfolio) -> Tree:
     for folder, component in COMPONENTS:
         for name, documents in component(portfolio).items():
             for document in documents:
-                files = placed[root_of(portfolio, roots, folder, document)].setdefault(folder, {})
-                files.setdefault(name, []).append(document)
+                root = root_of(portfolio, roots, folder, document)
+                files = placed[root].setdefault(folder, {})
+                files.setdefault(name, []).append(in_one_wave(document) if root.role == "support" else document)
     tree: Tree = {}
     for root in roots:
         components = placed[root]

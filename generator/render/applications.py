@@ -6,10 +6,12 @@ square of a path's resources) and each team's Application can deploy only into i
 - the platform (`<application>`, gitops/<application>/base/platform): the cluster-scoped Kueue objects and the
   teams' namespaces, and the namespace-scoped objects that bind a team to its quota (its LocalQueue, the
   HardwareProfiles): a team cannot point itself at another team's ClusterQueue;
-- per team (`<application>-<team>`, base/teams/<team>/serving): its uploads, runtime, registration and models, in
-  their waves, so a failed Job of the team stops the team's models and no other team's;
-- per team (`<application>-<team>-access`, base/teams/<team>/access): who may call its models. Access waits for
-  nothing and nothing waits for it, so it is an Application apart and the models' path stays small.
+- per team (`<application>-<team>`, base/teams/<team>/serving): its upload and registration Jobs, runtime and models,
+  in their waves, so a failed Job of the team stops the team's models and no other team's;
+- per team (`<application>-<team>-support`, base/teams/<team>/support): the upload volumes and who may call its models.
+  No wave of a sync waits for them (an upload Job's pod waits for its volume, as Kubernetes makes every pod wait),
+  so they are an Application apart: kustomize matches every Job against every volume of its path and every
+  RoleBinding against every Role, so a team's models path without them renders in half the time.
 Environments give each of these an overlay (gitops/<application>/overlays/<env>/<the same folder>) and an
 Application per cluster (`<application>-<env>`, `<application>-<env>-<team>`, ...).
 """
@@ -22,12 +24,14 @@ from typing import Literal
 
 from generator.model.derive import team_namespace
 from generator.model.portfolio import Portfolio
-from generator.render.common import Document
+from generator.render.common import SYNC_WAVE, Document
 
-Role = Literal["serving", "platform", "team", "access"]
+Role = Literal["serving", "platform", "team", "support"]
 # Components that bind a team to its quota and place: the platform's, never a team's.
 PLATFORM_COMPONENTS = frozenset({"kueue"})
-ACCESS_COMPONENTS = frozenset({"model-access"})
+# What a team's models use and no wave waits on: its callers' access, and the upload volumes.
+SUPPORT_COMPONENTS = frozenset({"model-access"})
+SUPPORT_KINDS = frozenset({"PersistentVolumeClaim"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class AppRoot:
     team: str | None = None
 
     def name(self, portfolio: Portfolio, environment: str | None = None) -> str:
-        parts = [portfolio.gitops.application, environment, self.team, "access" if self.role == "access" else None]
+        parts = [portfolio.gitops.application, environment, self.team, "support" if self.role == "support" else None]
         return "-".join(p for p in parts if p)
 
     def base_path(self, portfolio: Portfolio) -> str:
@@ -68,8 +72,18 @@ def app_roots(portfolio: Portfolio) -> list[AppRoot]:
     for team in portfolio.teams:
         namespace, project = team_namespace(team), team_project(portfolio, team.name)
         roots.append(AppRoot("team", f"teams/{team.name}/serving", project, namespace, team.name))
-        roots.append(AppRoot("access", f"teams/{team.name}/access", project, namespace, team.name))
+        roots.append(AppRoot("support", f"teams/{team.name}/support", project, namespace, team.name))
     return roots
+
+
+def in_one_wave(document: Document) -> Document:
+    """A support document without its sync wave: the support Application applies everything at once and its sync ends
+    there. In waves it would wait for its volumes to bind, which a WaitForFirstConsumer class does only once the
+    upload Job's pod (in the models' Application) is scheduled."""
+    meta = document["metadata"]
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != SYNC_WAVE}
+    meta = {k: v for k, v in meta.items() if k != "annotations"} | ({"annotations": annotations} if annotations else {})
+    return {**document, "metadata": meta}
 
 
 def root_of(portfolio: Portfolio, roots: list[AppRoot], component: str, document: Document) -> AppRoot:
@@ -79,7 +93,7 @@ def root_of(portfolio: Portfolio, roots: list[AppRoot], component: str, document
     namespace = (document.get("metadata") or {}).get("namespace")
     if component in PLATFORM_COMPONENTS or not namespace:
         return roots[0]
-    role = "access" if component in ACCESS_COMPONENTS else "team"
+    role = "support" if component in SUPPORT_COMPONENTS or document.get("kind") in SUPPORT_KINDS else "team"
     for root in roots:
         if root.role == role and root.namespace == namespace:
             return root
