@@ -1,7 +1,8 @@
 """The Applications of a tree with teams: a platform Application and, per team, one for its models and Jobs and one
-for what they use without waiting (upload volumes, callers' access); every document in exactly one of them; each team's AppProject lets it deploy only into its own
-namespace and only the namespaced kinds it needs, as Argo CD's project checks decide (pkg/apis/application/v1alpha1/
-app_project_types.go: IsGroupKindPermitted, IsDestinationPermitted; controller/sync.go asks both for every resource)."""
+for what they use without waiting (upload volumes, callers' access); every document in exactly one of them; each
+team's AppProject lets it deploy only into its own namespace and only the namespaced kinds it needs, as Argo CD's
+project checks decide (pkg/apis/application/v1alpha1/app_project_types.go: IsGroupKindPermitted,
+IsDestinationPermitted; controller/sync.go asks both for every resource)."""
 
 from __future__ import annotations
 
