@@ -186,3 +186,68 @@ def test_environments_give_each_application_an_overlay(kubectl: str, tmp_path: P
         want = [d for path, docs in expected.items() if path.startswith(f"{BASE}/{folder}/") for d in docs
                 if d["kind"] != "Kustomization"]
         assert sorted(map(canonical, yaml.safe_load_all(built.stdout))) == sorted(map(canonical, want))
+
+
+def _tree_with_an_application_of(resources: int, *, deleted: int = 0) -> Tree:
+    """An app-of-apps Application whose path is an overlay of a base of `resources` ConfigMaps, deleting `deleted`."""
+    def kustomization(**fields: Any) -> list[dict[str, Any]]:
+        return [{"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", **fields}]
+
+    maps = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "team-01"}}
+            for i in range(resources)]
+    delete = [{"target": {"kind": "ConfigMap", "name": f"c{i}"},
+               "patch": f"$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"} for i in range(deleted)]
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "big"},
+           "spec": {"project": "p", "source": {"path": "gitops/a/overlays/dev/teams/t"}}}
+    return {"gitops/argocd/app-of-apps/big.yaml": [app],
+            "gitops/a/base/teams/t/kustomization.yaml": kustomization(resources=["maps"]),
+            "gitops/a/base/teams/t/maps/kustomization.yaml": kustomization(resources=["maps.yaml"]),
+            "gitops/a/base/teams/t/maps/maps.yaml": maps,
+            "gitops/a/overlays/dev/teams/t/kustomization.yaml": kustomization(
+                resources=["../../../../base/teams/t"], **({"patches": delete} if delete else {}))}
+
+
+def test_an_application_path_over_the_bound_is_a_warning() -> None:
+    from generator.checks.lint import COMFORTABLE_RESOURCES, lint_tree
+
+    def found(tree: Tree) -> list[Any]:
+        return [p for p in lint_tree(tree) if p.rule == "ARGO001"]
+
+    assert found(_tree_with_an_application_of(COMFORTABLE_RESOURCES)) == []
+    [problem] = found(_tree_with_an_application_of(COMFORTABLE_RESOURCES + 1))
+    assert problem.severity == "warning" and problem.path == ("spec", "source", "path")
+    assert f"renders {COMFORTABLE_RESOURCES + 1:,} resources" in problem.message
+    assert found(_tree_with_an_application_of(COMFORTABLE_RESOURCES + 1, deleted=1)) == []  # a patch deletes one
+
+
+def test_a_team_too_large_for_one_path_is_told_to_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from conftest import ROOT
+    from generator.cli import main
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    from make_portfolio import dump, scale
+
+    def warnings(models: int) -> list[dict[str, Any]]:
+        (tmp_path / "portfolio.yaml").write_text(dump(scale(models, 2)), encoding="utf-8")
+        capsys.readouterr()
+        assert main(["validate", "--root", str(tmp_path), "--format", "json"]) == 0  # a warning does not fail
+        return [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["rule"] == "ARGO001"]
+
+    assert warnings(300) == []  # 150 models a team
+    found = warnings(600)  # 300 a team: 300 volumes, 300 Roles and 300 RoleBindings in each support path
+    assert sorted(d["file"] for d in found) == [f"gitops/argocd/app-of-apps/{APP}-team-0{t}-support.yaml" for t in (1, 2)]
+    assert all(d["severity"] == "warning" and "renders 901 resources" in d["message"] for d in found)
+    assert sorted(d["origin"].split()[-1] for d in found) == ["teams[0]", "teams[1]"]
+
+
+def test_an_environment_that_spells_another_environments_team_is_refused(tmp_path: Path) -> None:
+    from conftest import problems_in
+
+    text = (Path(__file__).parent / "fixtures/portfolios/valid/teams/portfolio.yaml").read_text(encoding="utf-8")
+    found = problems_in(tmp_path, text + "environments:\n  - name: dev\n    destinationServer: https://a.example.com:6443\n"
+                        "  - name: dev-team-01\n    destinationServer: https://b.example.com:6443\n")
+    assert [(d.rule, d.path) for d in found] == [("ARGO002", "environments[1].name")]
+    assert "the platform Application in environment 'dev-team-01' would be named 'step-05-llm-on-vllm-dev-team-01', like " \
+           "the models Application of team 'team-01' in environment 'dev'" in found[0].message

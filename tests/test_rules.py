@@ -47,6 +47,9 @@ NEAR_MISSES = {
     "environments_are_consistent": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n"
     "environments:\n  - name: dev\n    destinationServer: https://api.dev.example.com:6443\n"
     "    flavors: {gpu-small: {nodes: 1, gpus: 1}}\n    teams: {search: [{flavor: gpu-small, gpus: 1}]}\n    active: [tiny]\n",
+    # a team one letter away from another team's support Application, and an environment naming that team
+    "application_names_are_unique": replace_once(MINIMAL_TEXT, "models:\n", TEAMS.replace("name: chat", "name: search-supports"))
+    + "    team: search\nenvironments:\n  - name: dev\n    destinationServer: https://api.dev.example.com:6443\n",
     "scenarios_name_known_models": MINIMAL_TEXT + "scenarios:\n  - name: s\n    description: d\n    steps:\n"
     "      - title: t\n        disable: [tiny]\n        expect: {tiny: {state: \"off\"}}\n",
 }

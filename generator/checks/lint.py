@@ -8,8 +8,9 @@ Each rule has an id, a message that says how to fix it, and a failing fixture in
 from __future__ import annotations
 
 import json
+import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,16 +241,37 @@ def _containers(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], di
                 yield (*base, key, index), container
 
 
+def path_resources(tree: Tree, folder: str) -> int:
+    """The resources `kustomize build folder` gives: its kustomization's files and folders, followed the way kustomize
+    follows them, less what its patches delete."""
+    found = tree.get(f"{folder}/kustomization.yaml")
+    if not found:
+        return 0
+    kustomization = found[0]
+    count = 0
+    for entry in kustomization.get("resources") or []:
+        target = posixpath.normpath(posixpath.join(folder, str(entry)))
+        if target in tree:
+            count += sum(1 for d in tree[target] if d.get("kind") != "Kustomization")
+        else:
+            count += path_resources(tree, target)
+    return count - sum(1 for p in kustomization.get("patches") or [] if "$patch: delete" in str(p.get("patch", "")))
+
+
 @dataclass(frozen=True)
 class TreeFacts:
     """What a lint needs from the rest of the tree, gathered once: a lookup per document stays constant."""
 
     local_queues: frozenset[tuple[str | None, str]]
+    path_resources: Mapping[str, int]  # an Application's path -> the resources kustomize renders from it
 
     @classmethod
     def of(cls, tree: Tree) -> TreeFacts:
+        paths = {str(((d.get("spec") or {}).get("source") or {}).get("path")) for docs in tree.values() for d in docs
+                 if d.get("kind") == "Application"}
         return cls(frozenset((d["metadata"].get("namespace"), d["metadata"]["name"])
-                             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"))
+                             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"),
+                   {path: path_resources(tree, path) for path in paths})
 
 
 TreeLint = Callable[[str, int, dict[str, Any], TreeFacts], Iterator[TreeProblem]]
@@ -355,9 +377,29 @@ def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], fact
                                       "an AppProject of this tree names exactly what it allows, never '*'")
 
 
+# Measured with tests/benchmarks/bench_argocd.py (README "Performance"): `kubectl kustomize` of a team's models path
+# takes about ... s at this many resources on a shared 2-CPU machine, and its time grows with the square of them.
+COMFORTABLE_RESOURCES = 800
+
+
+def applications_render_in_seconds(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
+    """ARGO001: an Application's path small enough for Argo CD's repo-server to render on every refresh."""
+    if doc.get("kind") != "Application":
+        return
+    path = str(((doc.get("spec") or {}).get("source") or {}).get("path"))
+    count = facts.path_resources.get(path, 0)
+    if count > COMFORTABLE_RESOURCES:
+        yield TreeProblem(file, index, ("spec", "source", "path"), "ARGO001",
+                          f"its path renders {count:,} resources, more than the {COMFORTABLE_RESOURCES:,} Argo CD's repo-server "
+                          "renders in about 5 s: kustomize's time grows with the square of a path's resources, and the "
+                          "repo-server gives up after 90 s (ARGOCD_EXEC_TIMEOUT) on every refresh. Split what it holds: give "
+                          "some of the team's models to another team, or declare teams (each gets Applications of its own)",
+                          severity="warning")
+
+
 TREE_LINTS: tuple[TreeLint, ...] = (
     recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
-    argo_cd_projects_are_narrow,
+    argo_cd_projects_are_narrow, applications_render_in_seconds,
 )
 
 
