@@ -164,6 +164,11 @@ class RunbookFacts:
         return next(root.name(self.portfolio) for root in self.roots
                     if root.role == "serving" or (root.role == "team" and root.namespace == namespace))
 
+    def sync_options(self, application: str) -> list[str]:
+        """The sync options of an Application of the tree (a sync asked for by hand must carry them itself)."""
+        return next(list(d["spec"]["syncPolicy"]["syncOptions"]) for d in self.documents("Application")
+                    if d["metadata"]["name"] == application)
+
     def application_paths(self) -> list[str]:
         return [root.base_path(self.portfolio) for root in self.roots]
 

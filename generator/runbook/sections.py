@@ -467,6 +467,22 @@ def troubleshoot(facts: RunbookFacts) -> Section:
             [*(Command(sh("oc", "logs", f"job/{facts.upload_job(u)}", "-n", u.namespace)) for u in facts.uploads),
              *(Command(sh("oc", "get", "pvc", *(u.name for u in facts.uploads_in(ns)), "-n", ns))
                for ns in facts.upload_namespaces)], "show"))
+    jobs = [(u.namespace, facts.upload_job(u), facts.application_of(u.models[0])) for u in facts.uploads]
+    jobs += [(ns, job, facts.application_of(models[0].name)) for ns, job, models in facts.registration_jobs]
+    namespace, job, app = jobs[0]
+    blocks.append(Block(
+        "The sync stops before the models after a failed upload or registration Job, on every retry and every later "
+        "commit (the models that need the weights must not start without them): its Application shows the operation "
+        "failed at the Job's wave. A finished Job never runs again: once the cause is fixed (a Secret, a token, a "
+        "volume), delete the failed Job and ask Argo CD to sync (it does not retry on its own a revision whose sync "
+        f"failed); the sync creates the Job again, waits for it, then applies the models. For example {job}:",
+        [Command(sh("oc", "get", "application", app, "-n", facts.argocd_namespace, "-o",
+                    "jsonpath={.status.operationState.message}"),
+                 "one or more synchronization tasks completed unsuccessfully (retried 5 times)."),
+         Command(sh("oc", "delete", "job", job, "-n", namespace)),
+         Command(sh("oc", "patch", "application", app, "-n", facts.argocd_namespace, "--type=merge", "-p",
+                    json.dumps({"operation": {"initiatedBy": {"username": "runbook"}, "sync": {
+                        "revision": p.gitops.target_revision, "prune": True, "syncOptions": facts.sync_options(app)}}})))], "show"))
     section.blocks = blocks
     return section
 
