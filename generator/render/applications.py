@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from generator.model.derive import team_namespace
 from generator.model.portfolio import Portfolio
-from generator.render.common import SYNC_WAVE, Document
+from generator.render.common import SYNC_WAVE, Document, Tree
 
 Role = Literal["serving", "platform", "team", "support"]
 # Components that bind a team to its quota and place: the platform's, never a team's.
@@ -76,6 +77,20 @@ def app_roots(portfolio: Portfolio) -> list[AppRoot]:
     return roots
 
 
+def documents_by_root(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> dict[AppRoot, list[Document]]:
+    """The resources of each Application's path (its base), from one pass over the serving tree."""
+    prefixes = {root.base_path(portfolio): root for root in roots}
+    found: dict[AppRoot, list[Document]] = {root: [] for root in roots}
+    for path, documents in serving.items():
+        parts = path.split("/")
+        for end in range(len(parts) - 1, 0, -1):  # the deepest folder of the path that is an Application's
+            root = prefixes.get("/".join(parts[:end]))
+            if root is not None:
+                found[root] += [d for d in documents if d.get("kind") != "Kustomization"]
+                break
+    return found
+
+
 def in_one_wave(document: Document) -> Document:
     """A support document without its sync wave: the support Application applies everything at once and its sync ends
     there. In waves it would wait for its volumes to bind, which a WaitForFirstConsumer class does only once the
@@ -94,8 +109,13 @@ def root_of(portfolio: Portfolio, roots: list[AppRoot], component: str, document
     if component in PLATFORM_COMPONENTS or not namespace:
         return roots[0]
     role = "support" if component in SUPPORT_COMPONENTS or document.get("kind") in SUPPORT_KINDS else "team"
-    for root in roots:
-        if root.role == role and root.namespace == namespace:
-            return root
-    raise AssertionError(f"{component} rendered {document.get('kind')} {namespace}/{(document.get('metadata') or {}).get('name')}"
-                         " outside every team's namespace: no Application may deploy it")
+    found = _by_place(tuple(roots)).get((role, namespace))
+    if found is None:
+        raise AssertionError(f"{component} rendered {document.get('kind')} {namespace}/{(document.get('metadata') or {}).get('name')}"
+                             " outside every team's namespace: no Application may deploy it")
+    return found
+
+
+@cache
+def _by_place(roots: tuple[AppRoot, ...]) -> dict[tuple[str, str], AppRoot]:
+    return {(root.role, root.namespace): root for root in roots if root.team is not None}

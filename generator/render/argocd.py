@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generator.model.portfolio import Portfolio
-from generator.render.applications import AppRoot
+from generator.render.applications import AppRoot, documents_by_root
 from generator.render.common import Document, Tree, metadata
 from generator.render.inference import STOP_ANNOTATION
 from generator.render.scripts import script
@@ -70,13 +70,8 @@ def live_toggle_ignore() -> list[Document]:
     return [{"group": "serving.kserve.io", "kind": "InferenceService", "jsonPointers": [pointer]}]
 
 
-def _documents(serving: Tree, folder: str) -> list[Document]:
-    return [d for path, docs in serving.items() if path.startswith(folder + "/") for d in docs if d.get("kind") != "Kustomization"]
-
-
-def application(portfolio: Portfolio, serving: Tree, root: AppRoot, environment: str | None = None) -> Document:
-    """The Application of one root of the serving tree (of its overlay for an environment), listed by the app-of-apps."""
-    documents = _documents(serving, root.base_path(portfolio))
+def application(portfolio: Portfolio, root: AppRoot, documents: list[Document], environment: str | None = None) -> Document:
+    """The Application of one root of the serving tree holding `documents` (of its overlay for an environment)."""
     models = any(d.get("kind") == "InferenceService" for d in documents)
     server = next((e.destination_server for e in portfolio.environments if e.name == environment), None)
     return _application(portfolio, name=root.name(portfolio, environment), path=root.path(portfolio, environment),
@@ -179,13 +174,14 @@ def app_projects(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> l
     """The tree's project (the app-of-apps, and the serving tree or the platform), then one per team: only the
     team's namespace, only the namespaced kinds its Applications hold, no cluster-scoped kind."""
     gitops = portfolio.gitops
+    held = documents_by_root(portfolio, serving, roots)
     own = [r for r in roots if r.project == gitops.project]
     projects = [app_project(
         portfolio, name=gitops.project, namespaced=[("argoproj.io", "Application")], namespaces=[gitops.argocd_namespace],
         description=f"The model portfolio's GitOps tree ({gitops.application}): exactly its namespaces and kinds"
         if not portfolio.teams else f"The model portfolio's platform ({gitops.application}): the app-of-apps, the "
         "cluster-scoped Kueue objects, the teams' namespaces and queues",
-        documents=[d for r in own for d in _documents(serving, r.base_path(portfolio))])]
+        documents=[d for r in own for d in held[r]])]
     for team in portfolio.teams:
         mine = [r for r in roots if r.team == team.name]
         if not mine:
@@ -194,14 +190,15 @@ def app_projects(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> l
             portfolio, name=mine[0].project,
             description=f"Team {team.name} of the model portfolio ({gitops.application}): only namespace "
                         f"{mine[0].namespace}, only the kinds its models, Jobs and callers need",
-            documents=[d for r in mine for d in _documents(serving, r.base_path(portfolio))]))
+            documents=[d for r in mine for d in held[r]]))
     return projects
 
 
 def render_argocd(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> dict[str, list[Document]]:
     """The app-of-apps' Applications: one per root of the serving tree, or one per root and environment."""
     environments: list[str | None] = [e.name for e in portfolio.environments] or [None]
-    apps = [application(portfolio, serving, root, env) for env in environments for root in roots]
+    held = documents_by_root(portfolio, serving, roots)
+    apps = [application(portfolio, root, held[root], env) for env in environments for root in roots]
     return {f"{a['metadata']['name']}.yaml": [a] for a in apps}
 
 
