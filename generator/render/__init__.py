@@ -19,6 +19,8 @@ from generator.render.runtime import render_runtime
 from generator.render.upload import render_upload
 
 Component = Callable[[Portfolio], dict[str, list[Document]]]
+# A team's support Application (what no wave waits on): its file per component.
+SUPPORT_FILES = {"model-upload": "volumes.yaml", "model-access": "access.yaml"}
 
 # Folder under an Application's path -> renderer, in sync-wave order.
 COMPONENTS: tuple[tuple[str, Component], ...] = (
@@ -55,7 +57,10 @@ def render_serving(portfolio: Portfolio) -> Tree:
             for document in documents:
                 root = root_of(portfolio, roots, folder, document)
                 files = placed[root].setdefault(folder, {})
-                files.setdefault(name, []).append(in_one_wave(document) if root.role == "support" else document)
+                if root.role == "support":  # applied together, read together: one file per component, not one per model
+                    files.setdefault(SUPPORT_FILES[folder], []).append(in_one_wave(document))
+                else:
+                    files.setdefault(name, []).append(document)
     tree: Tree = {}
     for root in roots:
         components = placed[root]
