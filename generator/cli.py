@@ -7,6 +7,7 @@ for the CRD machinery of `validate`. Nothing but `generator.console` prints.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -41,6 +42,16 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "python -m generator diff --against origin/main --format markdown >> $GITHUB_STEP_SUMMARY")),
     "set-state": ("state", "switch models on or off in portfolio.yaml, keeping its comments and layout", (
         "python -m generator set-state devstral-2=active mistral-3-bf16=queued",)),
+    "rename": ("rename", "rename a flavor, model or team and every reference to it in portfolio.yaml", (
+        "python -m generator rename flavor nvidia-l4-1gpu l4-single",
+        "python -m generator rename model devstral-2 devstral-small")),
+    "remove": ("remove", "remove a model from portfolio.yaml, with its scenario and environment references", (
+        "python -m generator remove model gpt-oss-20b",)),
+    "sandbox": ("sandbox", "the tree on a real control plane in a box: API server, scheduler, Kueue, KServe, kwok nodes", (
+        "python -m generator sandbox --portfolio tests/fixtures/portfolios/valid/demo/portfolio.yaml",
+        "python -m generator sandbox --scenario resource-handover   # replay a scenario on the real controllers",
+        "python -m generator sandbox --env dev --keep       # leave it up; prints the KUBECONFIG line",
+        "python -m generator sandbox down")),
     "schema": ("schema", "write schemas/portfolio.schema.json from the typed model", (
         "python -m generator schema", "python -m generator schema --check")),
 }
@@ -70,7 +81,8 @@ def _version() -> str:
 
 def _common(parser: argparse.ArgumentParser, *, crds: bool = True,
             formats: tuple[str, ...] = ("text", "json", "github")) -> None:
-    parser.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+    parser.add_argument("--portfolio", type=Path, default=None,
+                        help="portfolio file, or - for standard input (default: ROOT/portfolio.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root that holds gitops/ (default: .)")
     parser.add_argument("--format", choices=formats, default=formats[0], help="output format (default: %(default)s)")
     if crds:
@@ -95,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m generator", formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="GitOps generator for GPU-as-a-Service model portfolios on OpenShift AI.",
                      epilog="exit codes: 0 success, 1 problems found, 2 usage error, 3 internal error (a bug)")
-    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
+    parser.add_argument("-V", "--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     made = {}
     for name, (_, summary, examples) in COMMANDS.items():
@@ -134,8 +146,31 @@ def build_parser() -> argparse.ArgumentParser:
     made["diff"].add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
 
     made["set-state"].add_argument("assignments", nargs="+", metavar="MODEL=STATE", help="STATE is active or queued")
-    made["set-state"].add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
-    made["set-state"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
+    rename = made["rename"]
+    rename.add_argument("kind", choices=("flavor", "model", "team"), help="what to rename")
+    rename.add_argument("old", metavar="OLD", help="its name now")
+    rename.add_argument("new", metavar="NEW", help="its new name (a DNS-1123 label)")
+    remove = made["remove"]
+    remove.add_argument("kind", choices=("model",), help="what to remove")
+    remove.add_argument("name", metavar="NAME", help="the model's name")
+    for editing in (made["set-state"], rename, remove):
+        editing.add_argument("--portfolio", type=Path, default=None, help="portfolio file (default: ROOT/portfolio.yaml)")
+        editing.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+
+    sandbox = made["sandbox"]
+    sandbox.add_argument("action", nargs="?", choices=("up", "down"), default="up",
+                         help="up: build and start the box, sync the tree, show the live state (default); down: stop it")
+    _common(sandbox, crds=False, formats=("text", "json"))
+    sandbox.add_argument("--crd-dir", type=Path, action="append", default=[],
+                         help="serve the CRDs in this folder (repeatable; default: ROOT/../shared/crds)")
+    _environment(sandbox)
+    sandbox.add_argument("--scenario", metavar="NAME", default=None,
+                         help="replay this scenario step by step on the box, as the runbook enacts it, beside plan; "
+                              "exit 1 when the box differs from what a step expects")
+    sandbox.add_argument("--keep", action="store_true", help="leave the box up and print the KUBECONFIG line")
+    sandbox.add_argument("--state", type=Path, default=None,
+                         help="the box's state directory (default: $GPUAAS_GENERATOR_BOX or ~/.cache/gpuaas-generator/box/default)")
 
     made["schema"].add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     made["schema"].add_argument("--check", action="store_true", help="write nothing; exit 1 when the committed schema is stale")
@@ -165,6 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted\n")
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal(error)
+        # every writer reports a full disk itself; this is the net for a write that was not expected to fail
+        err(f"error: no space left on device ({error.filename or 'while writing'}); free some space and run the command "
+            "again\n")
+        return EXIT_PROBLEMS
     except ModuleNotFoundError as error:  # a dependency missing from this Python is set-up, not a bug
         if not error.name or error.name.split(".")[0] == "generator":
             return _internal(error)

@@ -13,6 +13,7 @@ from generator.admission.checks import baseline_problems
 from generator.admission.plan import plan
 from generator.checks.lint import lint_portfolio
 from generator.checks.rules import check_portfolio
+from generator.checks.secrets import secret_problems
 from generator.diagnostics import Diagnostic, Problem, format_path, has_errors
 from generator.errors import DiagnosticsError
 from generator.model.environments import environment_portfolio
@@ -50,7 +51,7 @@ def in_environment(portfolio: Portfolio, index: int, problems: list[Problem], kn
             where += f" ({portfolio.models[p.path[1]].name})"
         found.append(Problem(("environments", index), p.rule,
                              f"in environment {portfolio.environments[index].name}: {where}: {p.message}",
-                             p.severity, at_key=True))
+                             at_key=True))
     return found
 
 
@@ -71,6 +72,7 @@ def prepare(path: Path, *, display_name: str | None = None) -> Prepared:
     problems = check_portfolio(portfolio) + lint_portfolio(portfolio)
     warnings = _stop_on_errors(source, problems)
     tree = render(portfolio)
+    warnings += _stop_on_errors(source, secret_problems(portfolio, tree))
     baseline = baseline_problems(portfolio, plan(portfolio, tree))
     warnings += _stop_on_errors(source, baseline + environment_problems(portfolio, problems + baseline))
     return Prepared(portfolio, source, tree, sorted(warnings))

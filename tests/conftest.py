@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from generator.diagnostics import Diagnostic
 from generator.errors import DiagnosticsError
@@ -17,8 +18,32 @@ from generator.pipeline import Prepared, prepare
 from generator.render import render
 from generator.render.common import Tree
 
-# Converted CRDs are cached between runs; the tests keep theirs apart from the user's (subprocesses inherit it).
-os.environ["GPUAAS_GENERATOR_CACHE"] = tempfile.mkdtemp(prefix="gpuaas-generator-test-cache-")
+# Property tests: few examples in the fast run, many in CI (.ci/run sets HYPOTHESIS_PROFILE=ci).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fast")
+settings.register_profile("fast", deadline=None)
+settings.register_profile("ci", deadline=None)
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(in_ci: int) -> int:
+    """A property's examples: `in_ci` in CI's profile, a twentieth of them (at least 10) in the fast run."""
+    return in_ci if HYPOTHESIS_PROFILE == "ci" else max(10, in_ci // 20)
+
+
+def sized(in_ci: int, fast: int) -> int:
+    """How much a scale or endurance test does: `in_ci` in CI's profile, `fast` in the fast run."""
+    return in_ci if HYPOTHESIS_PROFILE == "ci" else fast
+
+
+# The built box (cluster/build, tens of minutes cold) is the user's, reused across runs: the build cache stays
+# where it was before the lines below move the generator's cache (generator.sandbox.build reads it).
+os.environ.setdefault("GPUAAS_GENERATOR_BUILD_CACHE",
+                      os.environ.get("GPUAAS_GENERATOR_CACHE") or str(Path.home() / ".cache" / "gpuaas-generator"))
+# Converted CRDs are cached between runs; the tests keep theirs apart from the user's, one for the whole run: the
+# parallel workers (pytest-xdist) and subprocesses inherit it, so the CRDs are converted once, not once per worker.
+if "GPUAAS_GENERATOR_TEST_CACHE" not in os.environ:
+    os.environ["GPUAAS_GENERATOR_TEST_CACHE"] = tempfile.mkdtemp(prefix="gpuaas-generator-test-cache-")
+os.environ["GPUAAS_GENERATOR_CACHE"] = os.environ["GPUAAS_GENERATOR_TEST_CACHE"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIOS = ROOT / "tests" / "fixtures" / "portfolios"
@@ -70,7 +95,7 @@ UPSTREAM_CRDS = Path(os.environ.get("CRD_DIR") or ROOT.parent / "shared" / "crds
 @pytest.fixture(scope="session")
 def upstream_crds() -> Path:
     if not (UPSTREAM_CRDS / "kueue").is_dir():
-        pytest.fail(f"the upstream CRDs are required in {UPSTREAM_CRDS} (set CRD_DIR, or run tests/fetch-crds); "
+        pytest.fail(f"the upstream CRDs are required in {UPSTREAM_CRDS} (set CRD_DIR, or run .ci/fetch-crds DIR); "
                     "these tests check the API server's own rules and must not be skipped")
     return UPSTREAM_CRDS
 
@@ -106,3 +131,30 @@ def emitted_line(tree: Tree, file: str, text: str, *, after: str | None = None) 
     lines = dump_documents(tree[file]).splitlines()
     start = lines.index(after) if after is not None else 0
     return lines.index(text, start) + 1
+
+
+# A failed snapshot test says how to accept the change it shows, with the one command for its file.
+SNAPSHOT_UPDATE = "snapshot_update"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed and "snapshot" in getattr(item, "fixturenames", ()):
+        path = Path(str(item.path))
+        shown = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+        command = f".venv/bin/python -m pytest {shown} --snapshot-update"
+        report.user_properties.append((SNAPSHOT_UPDATE, command))
+        report.sections.append(("snapshot", f"if the change is intended, accept it with: {command}"))
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    commands = sorted({value for report in terminalreporter.stats.get("failed", [])
+                       for key, value in getattr(report, "user_properties", []) if key == SNAPSHOT_UPDATE})
+    if commands:
+        terminalreporter.section("snapshots that changed")
+        terminalreporter.write_line("If the change is intended (read the diff above), accept it with:")
+        for command in commands:
+            terminalreporter.write_line(f"  {command}")

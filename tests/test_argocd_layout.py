@@ -16,6 +16,7 @@ import yaml
 
 from argocd_sync import Cluster, sync
 from conftest import kustomize, load_named, load_text, materialize
+from generator.diagnostics import severity_of
 from generator.render.common import Tree
 
 APP = "step-05-llm-on-vllm"
@@ -87,8 +88,8 @@ def test_every_document_is_in_exactly_one_application_and_where_it_belongs(teams
     for name, doc in placed:
         namespace = doc["metadata"].get("namespace")
         if name == APP:  # the platform: cluster-scoped Kueue objects, namespaces, queues and hardware profiles
-            assert doc["kind"] in {"Namespace", "ResourceFlavor", "ClusterQueue", "WorkloadPriorityClass", "LocalQueue",
-                                   "HardwareProfile"}
+            assert doc["kind"] in {"Namespace", "ResourceFlavor", "ClusterQueue", "Cohort", "WorkloadPriorityClass",
+                                   "LocalQueue", "HardwareProfile"}
         elif name.endswith("-support"):  # what no wave waits on, in one wave
             assert doc["kind"] in {"ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim"}
             assert name == f"{APP}-{namespace}-support" and "argocd.argoproj.io/sync-wave" not in doc["metadata"].get("annotations", {})
@@ -98,16 +99,16 @@ def test_every_document_is_in_exactly_one_application_and_where_it_belongs(teams
 
 
 def test_the_team_applications_wait_on_their_own_jobs_only(teams_tree: Tree) -> None:
-    """team-02's failed upload stops team-02's models on every attempt; team-03's Application syncs as before."""
+    """team-11's failed upload stops team-11's models on every attempt; team-03's Application syncs as before."""
     apps = applications(teams_tree)
-    failing = Cluster(health=lambda d: "Degraded" if d["kind"] == "Job" and d["metadata"]["namespace"] == "team-02"
+    failing = Cluster(health=lambda d: "Degraded" if d["kind"] == "Job" and d["metadata"]["namespace"] == "team-11"
                       and d["metadata"]["name"].startswith("upload-gpt-oss-20b-") else "Healthy")
-    attempts = sync(apps[f"{APP}-team-02"], documents_of(teams_tree, apps[f"{APP}-team-02"]), failing)
+    attempts = sync(apps[f"{APP}-team-11"], documents_of(teams_tree, apps[f"{APP}-team-11"]), failing)
     assert len(attempts) == 6 and all(a.phase == "Failed" for a in attempts)
     assert not [k for a in attempts for k in a.applied if k[0] == "InferenceService"]
     [other] = sync(apps[f"{APP}-team-03"], documents_of(teams_tree, apps[f"{APP}-team-03"]), failing)
     assert other.phase == "Succeeded" and ("InferenceService", "team-03", "team-03-chat") in other.applied
-    jobs = [d for d in documents_of(teams_tree, apps[f"{APP}-team-02"]) if d["kind"] == "Job"]
+    jobs = [d for d in documents_of(teams_tree, apps[f"{APP}-team-11"]) if d["kind"] == "Job"]
     assert jobs and all(j["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "default" for j in jobs)
 
 
@@ -215,7 +216,7 @@ def test_an_application_path_over_the_bound_is_a_warning() -> None:
 
     assert found(_tree_with_an_application_of(COMFORTABLE_RESOURCES)) == []
     [problem] = found(_tree_with_an_application_of(COMFORTABLE_RESOURCES + 1))
-    assert problem.severity == "warning" and problem.path == ("spec", "source", "path")
+    assert severity_of(problem.rule) == "warning" and problem.path == ("spec", "source", "path")
     assert f"renders {COMFORTABLE_RESOURCES + 1:,} resources" in problem.message
     assert found(_tree_with_an_application_of(COMFORTABLE_RESOURCES + 1, deleted=1)) == []  # a patch deletes one
 
@@ -236,9 +237,9 @@ def test_a_team_too_large_for_one_path_is_told_to_split(tmp_path: Path, capsys: 
         return [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["rule"] == "ARGO001"]
 
     assert warnings(300) == []  # 150 models a team
-    found = warnings(600)  # 300 a team: 300 volumes, 300 Roles and 300 RoleBindings in each support path
+    found = warnings(600)  # 300 a team: 300 volumes, 300 Roles, 300 RoleBindings and two ServiceAccounts in each support path
     assert sorted(d["file"] for d in found) == [f"gitops/argocd/app-of-apps/{APP}-team-0{t}-support.yaml" for t in (1, 2)]
-    assert all(d["severity"] == "warning" and "renders 901 resources" in d["message"] for d in found)
+    assert all(d["severity"] == "warning" and "renders 902 resources" in d["message"] for d in found)
     assert sorted(d["origin"].split()[-1] for d in found) == ["teams[0]", "teams[1]"]
 
 

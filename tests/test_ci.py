@@ -47,6 +47,54 @@ def test_the_workflow_fetches_what_it_uses_and_runs_the_readmes_commands() -> No
     assert "-e \".[test]\"" in install
 
 
+def test_actionlint_passes_every_workflow_with_shellcheck_on() -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is required (Debian package shellcheck; .ci/run installs it)"
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    result = subprocess.run([str(BIN / "actionlint"), "-shellcheck", shellcheck, *workflows], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_action_is_pinned_by_commit_with_its_release_in_a_comment() -> None:
+    uses = re.findall(r"uses: (\S+)(.*)", WORKFLOW.read_text())
+    assert len(uses) >= 5
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", action), action
+        assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", comment), (action, comment)
+
+
+def test_the_workflow_is_minimal_bounded_cached_and_reports_on_the_pull_request() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["test"]
+    assert "permissions" not in job and 30 < job["timeout-minutes"] <= 90
+    steps = job["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert python["with"]["cache"] == "pip"
+    go = next(s for s in steps if s.get("uses", "").startswith("actions/setup-go@"))
+    assert go["with"]["go-version"] == "1.26"
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert set(cache["with"]["path"].split()) == {"~/.cache/gpuaas-generator/cluster", "~/go/pkg/mod"}
+    assert "hashFiles('cluster/**')" in cache["with"]["key"]
+    runs = [s.get("run", "") for s in steps]
+    assert any("shellcheck" in r and "redis-server" in r for r in runs)
+    annotations = next(r for r in runs if "--format github" in r)
+    assert "generator validate --crd-dir" in annotations and "generator build --check --format github" in annotations
+    summary = next(s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert "always()" in summary["if"]  # written also when an earlier step failed
+    ci = next(s for s in steps if s.get("run") == "bash .ci/run")
+    assert "!cancelled()" in ci["if"]  # the tests run even when the annotations found problems
+
+
+def test_dependabot_updates_the_actions_and_the_python_dependencies() -> None:
+    config = ROOT / ".github" / "dependabot.yml"
+    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(config)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {u["package-ecosystem"] for u in yaml.safe_load(config.read_text())["updates"]} == {"github-actions", "pip"}
+
+
 def test_ci_scripts_pass_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is required (Debian package shellcheck; .ci/run installs it)"
@@ -108,3 +156,13 @@ def test_the_readme_snippet_for_other_repositories_names_hooks_that_exist() -> N
     snippet = yaml.safe_load(readme[readme.index("```yaml\nrepos:") + 8:].split("```")[0])
     hooks = {h["id"] for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert {h["id"] for r in snippet["repos"] for h in r["hooks"]} <= hooks
+
+
+def test_the_readme_shows_the_fast_tier_without_the_box() -> None:
+    readme = (ROOT / "README.md").read_text()
+    [fast] = re.findall(r"```sh\n(\.venv/bin/python -m pytest -m \"not box\" .*)\n```", readme)
+    assert "-n auto" in fast
+    config = (ROOT / "pyproject.toml").read_text()
+    assert '"box: ' in config and "pytest-xdist" in config
+    script = (ROOT / ".ci" / "run").read_text()
+    assert 'HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"' in script and "\n.venv/bin/python -m pytest\n" in script

@@ -93,3 +93,14 @@ def test_a_missing_dependency_is_a_set_up_error_and_a_missing_own_module_a_bug(
     monkeypatch.setattr(cli.importlib, "import_module", lambda _: missing("generator.commands.gone"))
     assert main(command) == 3
     assert "internal error: ModuleNotFoundError" in capsys.readouterr().err
+
+
+def test_check_annotates_each_stale_file_on_the_pull_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    materialize(render_named("default"), tmp_path)
+    (tmp_path / "portfolio.yaml").write_text(DEMO.read_text().replace("maxModelLen: 8192", "maxModelLen: 4096"))
+    assert main(["build", "--check", "--root", str(tmp_path), "--format", "github"]) == 1
+    annotations = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    files = sorted(line.split("file=")[1].split(",")[0] for line in annotations)
+    assert "gitops/step-05-llm-on-vllm/base/inference/gpt-oss-20b.yaml" in files and len(files) == len(set(files)) >= 2
+    assert all(line.startswith("::error file=gitops/") and ",line=" in line and "run `python -m generator build`" in line
+               for line in annotations)

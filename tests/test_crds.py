@@ -115,3 +115,23 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest
     source.mkdir()
     (source / "widget.yaml").write_text(WIDGET_CRD, encoding="utf-8")
     assert CrdCatalog.from_dirs([source]).find("example.com/v1", "Widget") is not None
+
+
+def test_a_crd_with_a_dangling_reference_is_a_positioned_crd_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from generator.cli import main
+
+    assert main(["validate", "--portfolio", str(ROOT / "tests/fixtures/portfolios/valid/minimal/portfolio.yaml"),
+                 "--crd-dir", str(CRDS / "dangling-ref"), "--allow-missing-schemas"]) == 1
+    err = capsys.readouterr().err
+    assert "gadgets.yaml:19:15: error [CRD005] openAPIV3Schema.properties.spec.$ref:" in err
+    assert "'#/definitions/GadgetSpec'" in err and "internal error" not in err
+
+
+def test_a_schema_that_cannot_be_followed_is_reported_not_raised() -> None:
+    from generator.checks.crds import CrdVersion
+    from generator.errors import UsageError
+
+    schema = {"type": "object", "properties": {"spec": {"$ref": "#/definitions/Missing"}}}
+    catalog = CrdCatalog(versions=[CrdVersion("example.com", "v1", "Gadget", schema, "gadgets.yaml")])
+    with pytest.raises(UsageError, match="cannot be used"):
+        catalog.errors({"apiVersion": "example.com/v1", "kind": "Gadget", "spec": {}})

@@ -35,8 +35,8 @@ def test_json_shape() -> None:
 
 
 def test_github_annotations_escape_newlines() -> None:
-    lines = render_github([Diagnostic("p.yaml", 1, 2, "X1", "a", "line one\nline two 100%")]).splitlines()
-    assert lines == ["::error file=p.yaml,line=1,col=2::[X1] a: line one%0Aline two 100%25"]
+    lines = render_github([Diagnostic("p.yaml", 1, 2, "SCH001", "a", "line one\nline two 100%")]).splitlines()
+    assert lines == ["::error file=p.yaml,line=1,col=2::[SCH001] a: line one%0Aline two 100%25"]
 
 
 def test_paths_quote_keys_with_dots_and_slashes() -> None:

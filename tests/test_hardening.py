@@ -3,6 +3,7 @@ outside the output root, and a build that either leaves the previous tree or the
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import shutil
@@ -10,20 +11,26 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from conftest import DEMO, MINIMAL_TEXT, ROOT, replace_once
+from conftest import DEMO, MINIMAL_TEXT, ROOT, replace_once, sized
 from generator.cli import main
+from generator.errors import GeneratorError
 from generator.output import tree as tree_module
 from generator.output.tree import JOURNAL, STAGING, generated_files, write_tree
 from generator.pipeline import prepare
 
 
-def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, cwd=cwd,
-                          check=False, input=stdin, timeout=120)
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as `python -m generator` runs it (its `main`), in this process: what it prints and its exit code.
+    Only what needs a process of its own (a kill, a closed pipe) starts one."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def _portfolio(tmp_path: Path, text: str) -> Path:
@@ -217,7 +224,7 @@ def test_a_failure_during_the_switch_is_named_by_check_and_finished_by_the_next_
         return real_replace(src, dst)
 
     monkeypatch.setattr(tree_module.os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(GeneratorError, match="stopped half-way.*next `python -m generator build` finishes it"):
         write_tree(prepare(DEMO).tree, tmp_path)
     monkeypatch.undo()
     shutil.copy(DEMO, tmp_path / "portfolio.yaml")
@@ -251,7 +258,8 @@ def test_a_build_killed_at_any_point_leaves_a_tree_check_trusts_and_the_next_bui
     assert len(expected) > 150
     rng = random.Random(20261129)
     outcomes = {"previous": 0, "complete": 0, "journal": 0}
-    for _ in range(5):
+    kills = sized(5, 2)
+    for _ in range(kills):
         _portfolio(tmp_path, large)
         process = subprocess.Popen([sys.executable, "-m", "generator", "build", "--root", str(tmp_path)], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -276,7 +284,7 @@ def test_a_build_killed_at_any_point_leaves_a_tree_check_trusts_and_the_next_bui
         # back to the previous tree for the next attempt, by the same all-or-nothing build
         _portfolio(tmp_path, MINIMAL_PATH.read_text(encoding="utf-8"))
         assert run("build", "--root", str(tmp_path)).returncode == 0 and _on_disk(tmp_path) == before
-    assert sum(outcomes.values()) == 5
+    assert sum(outcomes.values()) == kills
 
 
 def _write_large(tmp_path: Path, text: str) -> Path:

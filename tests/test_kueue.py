@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import examples
 from generator.admission.kueue import Workload, pod_requests, simulate
 
 GPU = "nvidia.com/gpu"
@@ -249,7 +250,7 @@ _pods = st.lists(st.tuples(st.sampled_from([1, 2, 4]), st.integers(0, 2), st.sam
                            st.booleans()), max_size=12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(_pods, st.integers(0, 6), st.integers(0, 6), st.sampled_from(["Never", "LowerPriority", "LowerOrNewerEqualPriority"]),
        st.sampled_from(["BestEffortFIFO", "StrictFIFO"]))
 def test_admission_never_exceeds_quota_and_respects_flavor_constraints(pods, small, big, within, strategy) -> None:
@@ -288,3 +289,54 @@ def test_admission_never_exceeds_quota_and_respects_flavor_constraints(pods, sma
 def test_duplicate_workload_names_are_refused() -> None:
     with pytest.raises(ValueError, match=r"workload names must be unique: \['a'\]"):
         simulate(flavors=TWO, cluster_queues=[queue("cq", {"small": 1})], workloads=[pod("a", 1), pod("a", 1)])
+
+
+# --- the rules of issue 16, end to end
+
+
+def test_an_evicted_workload_keeps_its_queue_order_unless_a_new_pod_replaces_it() -> None:
+    """Kueue's queue-order timestamp is the Workload's creation: a preempted Job's Workload keeps its place; a
+    preempted plain pod is deleted and the pod its ReplicaSet creates queues as the newest."""
+    queues = [queue("cq", {"small": 1}, within="LowerPriority")]
+    for replaced, order in ((False, 1), (True, 4)):
+        victim = running("victim", 1, "small", creation=1)
+        victim.replaced_on_eviction = replaced
+        result = simulate(flavors=TWO, cluster_queues=queues, workloads=[victim, pod("high", 1, priority=9, creation=3)])
+        assert result.outcomes["victim"].state == "preempted"
+        assert result.outcomes["victim"].queued_at == order
+
+
+def test_preference_chooses_between_borrowing_and_preempting() -> None:
+    """flavorFungibility.preference: with both policies TryNextFlavor, `small` needs a preemption inside the queue
+    and `big` fits by borrowing; by default the better mode wins (a fit), with BorrowingOverPreemption the shorter
+    borrowing does (preempt on `small`, whose quota is the queue's own)."""
+    def queues(preference: str | None) -> list[dict[str, Any]]:
+        cq = queue("cq", {"small": 1, "big": 0}, cohort="co", within="LowerPriority", borrow="TryNextFlavor",
+                   preempt="TryNextFlavor")
+        if preference:
+            cq["spec"]["flavorFungibility"]["preference"] = preference
+        return [cq, queue("lender", {"big": 4}, cohort="co")]
+
+    workloads = [running("low", 1, "small", priority=0), pod("high", 1, priority=10)]
+    default = simulate(flavors=TWO, cluster_queues=queues(None), workloads=workloads)
+    assert states(default) == {"low": "admitted@small", "high": "admitted@big"}
+    borrowing_last = simulate(flavors=TWO, cluster_queues=queues("BorrowingOverPreemption"), workloads=workloads)
+    assert states(borrowing_last)["high"] == "admitted@small"
+    assert borrowing_last.preemptions == [("low", "high")]  # and low, replaced, borrows on big
+    assert states(borrowing_last)["low"] == "admitted@big"
+    assert states(simulate(flavors=TWO, cluster_queues=queues("PreemptionOverBorrowing"), workloads=workloads)) == \
+        states(default)
+
+
+def test_a_queue_that_would_borrow_preempts_nobody_of_its_own() -> None:
+    """Kueue considers preemption only for a request within the queue's nominal quota (or reclaimable below the root,
+    or with borrowWithinCohort): a high-priority pod that would have to borrow does not evict a lower-priority pod of
+    its own queue (TestSchedule "A workload is only eligible to do preemptions if it fits fully within nominal
+    quota")."""
+    queues = [queue("cq", {"small": 2}, cohort="co", within="LowerPriority", reclaim="Any"),
+              queue("other", {"small": 2}, cohort="co")]
+    workloads = [running("low", 1, "small", priority=0), running("theirs", 1, "small", cq="other"),
+                 pod("high", 3, priority=10)]
+    result = simulate(flavors=TWO, cluster_queues=queues, workloads=workloads)
+    assert states(result) == {"low": "admitted@small", "theirs": "admitted@small", "high": "pending"}
+    assert result.preemptions == []

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, WARNINGS, problems_in, replace_once
+from conftest import INVALID, MINIMAL_TEXT, PORTFOLIOS, WARNINGS, examples, problems_in, replace_once
 from generator.errors import DiagnosticsError, UsageError
 from generator.pipeline import prepare as load_portfolio
 
@@ -90,7 +90,7 @@ _yaml_fragments = st.sampled_from([
 ])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_yaml_fragments, max_size=40).map("".join))
 def test_any_input_gives_a_portfolio_or_diagnostics(tmp_path: Path, text: str) -> None:
     try:
@@ -100,7 +100,7 @@ def test_any_input_gives_a_portfolio_or_diagnostics(tmp_path: Path, text: str) -
         assert all(d.line >= 1 and d.column >= 1 for d in error.diagnostics)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(min_value=0, max_value=len(MINIMAL_TEXT) - 1), st.sampled_from(["", "x", ":", "-", " ", "\n", "]"]))
 def test_mutated_portfolio_never_raises_anything_else(tmp_path: Path, at: int, insert: str) -> None:
     text = MINIMAL_TEXT[:at] + insert + MINIMAL_TEXT[at + 1:]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO, MINIMAL_TEXT, PORTFOLIOS, ROOT, materialize, render_named, replace_once
+from conftest import DEMO, PORTFOLIOS, ROOT, materialize, render_named, replace_once
 from generator.cli import COMMANDS, main
 
 SHAPE = {"command", "ok", "exit_code", "diagnostics", "summary", "result"}
@@ -69,7 +69,8 @@ def test_scenarios_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_broken_portfolio_is_one_json_document_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "portfolio.yaml").write_text(replace_once(MINIMAL_TEXT, "    gpus: 1\n", "    gpus: 0\n"))
+    (tmp_path / "portfolio.yaml").write_text(replace_once(DEMO.read_text(), "    gpus: 4\n    state: active\n",
+                                                          "    gpus: 0\n    state: active\n"))
     for command in (["build"], ["validate"], ["plan"], ["scenarios"], ["diff", "--against", str(tmp_path)]):
         code, document = _json(capsys, *command, "--root", str(tmp_path))
         assert code == 1 and document["result"] is None
@@ -105,7 +106,8 @@ def test_the_readme_json_example_is_what_the_command_prints(tmp_path: Path, caps
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme[readme.index("```json\n") + len("```json\n"):]
     example = json.loads(block[:block.index("```")])
-    (tmp_path / "portfolio.yaml").write_text(replace_once(MINIMAL_TEXT, "    gpus: 1\n", "    gpus: 0\n"))
+    (tmp_path / "portfolio.yaml").write_text(replace_once(DEMO.read_text(), "    gpus: 4\n    state: active\n",
+                                                          "    gpus: 0\n    state: active\n"))
     main(["build", "--root", str(tmp_path), "--format", "json"])
     document = json.loads(capsys.readouterr().out)
     for diagnostic in document["diagnostics"]:  # the README runs it beside the portfolio

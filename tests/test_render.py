@@ -12,6 +12,7 @@ import pytest
 
 from conftest import DEMO, VALID, load_named, render_named
 from generator.model.derive import storage_uri
+from generator.pipeline import prepare
 from generator.render.common import SYNC_WAVE, Tree
 
 ALL = ["default", *VALID]
@@ -57,7 +58,7 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         *(f"{base}/serving-runtime/{f}" for f in ("kustomization.yaml", "vllm-runtime.yaml")),
         *(f"{base}/inference/{m}.yaml" for m in ("kustomization", "mistral-3-bf16", "mistral-3-int4", "devstral-2",
                                                    "gpt-oss-20b", "granite-8b-agent")),
-        *(f"{base}/model-access/{f}.yaml" for f in ("kustomization", "callers", "mistral-3-bf16", "mistral-3-int4",
+        *(f"{base}/model-access/{f}.yaml" for f in ("kustomization", "model-server", "callers", "mistral-3-bf16", "mistral-3-int4",
                                                       "devstral-2", "gpt-oss-20b", "granite-8b-agent")),
         *(f"{base}/model-upload/{f}.yaml" for f in ("kustomization", "service-account", "uploader-script", "upload-mistral-small-24b",
                                                       "upload-gpt-oss-20b", "upload-granite-3-1-8b-instruct-fp8")),
@@ -363,3 +364,20 @@ def test_argocd_application(default_tree: Tree) -> None:
                                "labels": {"app.kubernetes.io/managed-by": "gpuaas-generator"}}
     assert app["spec"]["source"]["path"] == "gitops/step-05-llm-on-vllm/base"
     assert app["spec"]["syncPolicy"]["retry"] == {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    ("whenCanBorrow: Borrow", {"whenCanBorrow": "MayStopSearch", "whenCanPreempt": "TryNextFlavor"}),
+    ("whenCanBorrow: MayStopSearch", {"whenCanBorrow": "MayStopSearch", "whenCanPreempt": "TryNextFlavor"}),
+    ("whenCanBorrow: TryNextFlavor\n    whenCanPreempt: Preempt", {"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "MayStopSearch"}),
+])
+def test_flavor_fungibility_is_written_as_kueue_stores_it(written: str, stored: dict[str, str], tmp_path: Path) -> None:
+    """Kueue v0.15+ converts Borrow and Preempt one way to MayStopSearch: a tree that wrote them would never be in sync
+    (seen on the box: Argo CD re-applied the ClusterQueue forever)."""
+    text = DEMO.read_text(encoding="utf-8")
+    given = "    whenCanBorrow: Borrow\n    whenCanPreempt: TryNextFlavor\n"
+    assert given in text
+    (tmp_path / "portfolio.yaml").write_text(text.replace(given, f"    {written}\n"), encoding="utf-8")
+    tree = prepare(tmp_path / "portfolio.yaml").tree
+    [queue] = [d for docs in tree.values() for d in docs if d["kind"] == "ClusterQueue"]
+    assert queue["spec"]["flavorFungibility"] == stored

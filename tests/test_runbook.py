@@ -99,7 +99,7 @@ def simple_commands(line: str) -> list[list[str]]:
 
 def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
     names: dict[str, set[str]] = {kind: set() for kind in TYPES.values() if kind}
-    namespaces = {"openshift-machine-api"}
+    namespaces = {"openshift-machine-api", portfolio.cluster.hardware_profile_namespace}  # the machines', the dashboard's
     secrets: set[str] = set()
     for docs in tree.values():
         for doc in docs:
@@ -331,3 +331,12 @@ def test_default_runbook_mentions_no_unknown_tree_resource() -> None:
     jobs = [d["metadata"]["name"] for docs in render_named("default").values() for d in docs if d["kind"] == "Job"]
     for job in jobs:
         assert f"job/{job}" in text and re.search(rf"oc delete job [^\n]*\b{job}\b", text), job
+
+
+def test_prerequisites_check_the_hardware_profiles_the_models_name() -> None:
+    tree = render_named("default")
+    text = to_markdown("t", build_runbook(load_named("default").portfolio, tree, [], only="prerequisites"))
+    assert ("oc get hardwareprofiles.infrastructure.opendatahub.io -n redhat-ods-applications nvidia-l4-1gpu "
+            "nvidia-l4-4gpu -o name") in text
+    teams = to_markdown("t", build_runbook(load_named("teams").portfolio, render_named("teams"), [], only="prerequisites"))
+    assert "oc get hardwareprofiles" not in teams  # with teams the tree renders them itself

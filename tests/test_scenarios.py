@@ -100,16 +100,21 @@ def test_scenarios_command_fails_with_expected_versus_simulated(tmp_path: Path, 
     assert "3 of 4 scenarios passed" in out
 
 
-def test_validate_fails_on_a_story_and_build_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A changed story does not make the tree wrong: build writes it and warns; validate (CI) fails until accepted."""
+def test_a_story_the_simulation_contradicts_stops_build_as_it_fails_validate(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """One verdict: a build that is green locally never turns red in CI; the diagnostic names the command that
+    records the new story."""
     root = _false_expectation(tmp_path)
     assert main(["validate", "--root", str(root)]) == 1
     out = capsys.readouterr().err  # diagnostics go to standard error, from every command
     line = next(text for text in out.splitlines() if "[SCN001]" in text)
     assert line.startswith("portfolio.yaml:") or "/portfolio.yaml:" in line.split(": error")[0]
     assert "scenarios[0].steps[0].expect.devstral-2: scenario 'resource-handover', step 1" in line
-    assert main(["build", "--root", str(root)]) == 0
-    assert "warning [SCN001] scenarios[0].steps[0].expect.devstral-2" in capsys.readouterr().err
+    assert "scenarios --accept` records it" in line
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    assert main(["build", "--root", str(root)]) == 1
+    assert "error [SCN001] scenarios[0].steps[0].expect.devstral-2" in capsys.readouterr().err
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # nothing written
 
 
 def test_plan_cli_text_and_json() -> None:
@@ -143,7 +148,9 @@ def test_runbook_scenario_markdown_and_notebook(tmp_path: Path, capsys: pytest.C
     nbformat.validate(notebook)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "\npython -m generator set-state mistral-3-bf16=queued\n" in code
-    assert all(c.source.startswith("%%bash\nset -euo pipefail\n") for c in notebook.cells if c.cell_type == "code")
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "register_cell_magic" in code_cells[0].source  # the first code cell sets up the shared shell
+    assert all(c.source.startswith("%%runbook\nset -euo pipefail\n") for c in code_cells[1:])
     assert main(["runbook", "no-such-scenario", "--portfolio", str(DEMO)]) == 2
 
 

@@ -128,8 +128,8 @@ def test_exposed_models_require_a_token_of_their_callers() -> None:
         binding = bindings[f"{model}-callers"]
         assert binding["roleRef"]["name"] == f"{model}-caller"
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "model-client", "namespace": "private-ai"}]
-    assert [(a["metadata"]["name"], a["metadata"]["namespace"]) for a in of_kind(tree, "ServiceAccount")
-            if a["metadata"]["namespace"] == "private-ai"] == [("model-client", "private-ai")]
+    assert sorted((a["metadata"]["name"], a["metadata"]["namespace"]) for a in of_kind(tree, "ServiceAccount")
+                  if a["metadata"]["namespace"] == "private-ai") == [("model-client", "private-ai"), ("model-server", "private-ai")]
 
 
 def test_internal_and_open_models(tmp_path: Path) -> None:
@@ -159,3 +159,47 @@ def test_smoke_test_sends_a_callers_token_and_checks_a_refusal() -> None:
     asks = [line for line in lines if line.startswith("curl -sSk --fail")]
     assert asks and all('-H "Authorization: Bearer $' in line for line in asks)
     assert sum("-w '%{http_code}'" in line for line in lines) == 5
+
+
+@pytest.mark.parametrize("name", ["default", *VALID])
+def test_predictors_run_as_the_model_server_account_of_their_namespace(name: str) -> None:
+    loaded = load_named(name)
+    accounts = {(a["metadata"]["namespace"], a["metadata"]["name"]): a for a in of_kind(loaded.tree, "ServiceAccount")}
+    services = of_kind(loaded.tree, "InferenceService")
+    auth = {m.name: m.auth for m in loaded.portfolio.models}
+    for service in services:
+        predictor = service["spec"]["predictor"]
+        account = accounts[(service["metadata"]["namespace"], predictor["serviceAccountName"])]
+        assert predictor["serviceAccountName"] == "model-server" and account["automountServiceAccountToken"] is False
+        # with auth, OpenShift AI's KServe mounts the token for its kube-rbac-proxy whatever the field says: said as it is
+        assert predictor["automountServiceAccountToken"] is auth[service["metadata"]["name"]]
+    namespaces = {s["metadata"]["namespace"] for s in services}
+    assert len([a for a in accounts if a[1] == "model-server"]) == len(namespaces)  # one per namespace, not per model
+
+
+def test_a_model_without_auth_mounts_no_token_unless_it_asks(tmp_path: Path) -> None:
+    for extra, mounted in [("    auth: false\n", False), ("    auth: false\n    serviceAccountToken: true\n", True)]:
+        loaded = load_text(tmp_path, (DEMO.parent.parent / "minimal" / "portfolio.yaml").read_text() + extra)
+        [service] = of_kind(loaded.tree, "InferenceService")
+        assert service["spec"]["predictor"]["automountServiceAccountToken"] is mounted
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    (lambda p: p.pop("serviceAccountName"), "SEC003"),
+    (lambda p: p.__setitem__("serviceAccountName", "default"), "SEC003"),
+    (lambda p: p.pop("automountServiceAccountToken"), "SEC003"),
+    (lambda p: p["model"]["resources"]["limits"].pop("memory"), "SEC007"),
+    (lambda p: p["model"].pop("resources"), "SEC007"),
+])
+def test_a_predictor_on_the_default_account_or_without_limits_is_refused(change: Any, rule: str) -> None:
+    tree = copy.deepcopy(render_named("default"))
+    change(tree[ISVC][0]["spec"]["predictor"])
+    found = [p for p in lint_tree(tree) if p.rule.startswith("SEC")]
+    assert [(p.file, p.rule) for p in found] == [(ISVC, rule)]
+
+
+def test_the_runtime_container_sets_no_resources_of_its_own() -> None:
+    """The documented reason (README, "Guarantees"): KServe merges each model's resources into the runtime's container,
+    which serves models of every size; SEC007 holds that every model states its own."""
+    for runtime in of_kind(render_named("default"), "ServingRuntime"):
+        assert "resources" not in runtime["spec"]["containers"][0]

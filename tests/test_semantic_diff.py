@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -131,3 +132,31 @@ def test_the_markdown_summary_tells_the_story_against_a_git_revision(tmp_path: P
     assert "| devstral-2 | off | admitted on nvidia-l4-4gpu |" in out
     assert "- **resource-handover** FAILS" in out  # devstral-2 is no longer pending at step 1
     assert "~ ClusterQueue rhoai-main-queue: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8" in out
+
+
+def test_a_renamed_flavor_names_the_hardware_profile_the_models_now_point_at(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    materialize(render_named("default"), tmp_path)
+    (tmp_path / "portfolio.yaml").write_text(DEMO.read_text().replace("nvidia-l4-1gpu", "l4-single"))
+    assert main(["diff", "--against", str(tmp_path), "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert ("! HardwareProfile l4-single: now named by granite-8b-agent, mistral-3-int4 (before: nvidia-l4-1gpu); the "
+            "dashboard's object, not this tree's: it must exist before the sync") in out
+
+
+def test_a_hand_edit_of_the_tree_is_named_not_hidden_behind_no_changes(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    materialize(render_named("default"), tmp_path)
+    (tmp_path / "portfolio.yaml").write_text(DEMO.read_text())
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"], check=True)
+    assert main(["diff", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""  # nothing to say about a tree that matches
+    stale = tmp_path / "gitops" / "step-05-llm-on-vllm" / "base" / "inference" / "gpt-oss-20b.yaml"
+    stale.write_text(stale.read_text().replace("--max-model-len=8192", "--max-model-len=4096"))
+    assert main(["diff", "--root", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "no changes\n" and "gitops/ on disk differs from what the portfolio renders" in captured.err
+    assert main(["diff", "--root", str(tmp_path), "--format", "json"]) == 0
+    assert any("gitops/ on disk differs" in n for n in json.loads(capsys.readouterr().out)["result"]["notes"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import MINIMAL_TEXT, load_named, load_text, replace_once
+from conftest import MINIMAL_TEXT, load_named, load_text, portfolio_path, replace_once
 from generator.admission.plan import plan
 from generator.admission.scenarios import run_all
 from generator.model.quantity import parse_quantity
@@ -36,9 +36,10 @@ def test_each_team_has_a_kueue_managed_namespace_that_a_prune_never_deletes(team
         assert namespace["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false"
 
 
-def test_a_cluster_queue_per_team_in_one_cohort_and_a_local_queue_in_its_namespace(teams_tree: Tree) -> None:
+def test_a_cluster_queue_per_team_in_its_organisation_and_a_local_queue_in_its_namespace(teams_tree: Tree) -> None:
     queues = documents(teams_tree, "ClusterQueue")
-    assert {q["spec"]["cohort"] for q in queues} == {"gpuaas"} and len(queues) == 20
+    assert {q["metadata"]["name"]: q["spec"]["cohort"] for q in queues} == {
+        f"team-{t:02d}": "research" if t <= 10 else "product" for t in range(1, 21)}
     local = {(q["metadata"]["namespace"], q["metadata"]["name"]): q["spec"]["clusterQueue"]
              for q in documents(teams_tree, "LocalQueue")}
     assert local == {(f"team-{t:02d}", "default"): f"team-{t:02d}" for t in range(1, 21)}
@@ -52,7 +53,8 @@ def test_a_cluster_queue_per_team_in_one_cohort_and_a_local_queue_in_its_namespa
 def test_the_teams_cpu_quotas_add_up_to_the_nodes(teams_tree: Tree) -> None:
     portfolio = load_named("teams").portfolio
     total = sum((parse_quantity(f.cpu_per_node) * f.nodes for f in portfolio.flavors), Decimal(0))
-    cpu = [r for q in documents(teams_tree, "ClusterQueue") for g in q["spec"]["resourceGroups"]
+    holders = documents(teams_tree, "ClusterQueue") + documents(teams_tree, "Cohort")  # product's pool node too
+    cpu = [r for q in holders for g in q["spec"].get("resourceGroups", [])
            for f in g["flavors"] for r in f["resources"] if r["name"] == "cpu"]
     assert sum((parse_quantity(r["nominalQuota"]) for r in cpu), Decimal(0)) == total
 
@@ -111,12 +113,52 @@ def test_a_team_within_its_quota_reclaims_what_it_lent(tmp_path: Path) -> None:
     assert snapshot.model("b-2").reason.startswith("preempted by a-")
 
 
-def test_the_twenty_team_example_reclaims_lent_gpus_for_a_production_model() -> None:
+def test_the_organisations_are_cohorts_under_the_root_with_quota_limits_and_weights(teams_tree: Tree) -> None:
+    cohorts = {c["metadata"]["name"]: c for c in documents(teams_tree, "Cohort")}
+    assert {c["apiVersion"] for c in cohorts.values()} == {"kueue.x-k8s.io/v1beta2"}
+    assert cohorts["research"]["spec"] == {
+        "parentName": "gpuaas",
+        "resourceGroups": [{"coveredResources": [GPU], "flavors": [
+            {"name": "nvidia-l4-4gpu", "resources": [{"name": GPU, "nominalQuota": "0", "lendingLimit": "4"}]}]}],
+        "fairSharing": {"weight": "2"}}
+    cpu_group, gpu_group = cohorts["product"]["spec"]["resourceGroups"]
+    assert gpu_group["flavors"][0]["resources"] == [{"name": GPU, "nominalQuota": "4", "lendingLimit": "4"}]
+    assert cpu_group["flavors"] == [{"name": "default-flavor", "resources": [
+        {"name": "cpu", "nominalQuota": "48"}, {"name": "memory", "nominalQuota": "192Gi"}]}]  # its node's
+    assert "fairSharing" not in cohorts["product"]["spec"]
+    # the application controller may manage them, and the platform's AppProject allows them (no team's does)
+    roles = documents(teams_tree, "ClusterRole")
+    assert any("cohorts" in rule["resources"] for role in roles for rule in role["rules"])
+    projects = {p["metadata"]["name"]: p for p in documents(teams_tree, "AppProject")}
+    cohort = {"group": "kueue.x-k8s.io", "kind": "Cohort"}
+    assert cohort in projects.pop("gpuaas-portfolio")["spec"]["clusterResourceWhitelist"]
+    assert len(projects) == 20 and not [p for p in projects.values() if cohort in p["spec"]["clusterResourceWhitelist"]]
+
+
+def test_the_twenty_team_example_reclaims_across_organisations() -> None:
     loaded = load_named("teams")
     [run] = run_all(loaded.portfolio, loaded.tree)
     assert run.passed, [m for s in run.steps for m in s.mismatches]
+    baseline = run.baseline
+    # research lends team-01's idle GPUs (at most 4) to product: team-11 borrows them, team-12 uses product's pool
+    assert baseline.model("team-11-batch").state == "admitted" and baseline.model("team-12-batch").state == "admitted"
     reclaimed = run.steps[0].snapshot
-    assert reclaimed.model("team-02-batch").reason.startswith("preempted by team-01-chat")
-    # the cohort is full: every 4-GPU node runs one model, none runs two
+    assert reclaimed.model("team-11-batch").reason.startswith("preempted by team-01-chat")
+    # every 4-GPU node runs one model, none runs two
     nodes = [m.node for m in reclaimed.models if m.state == "admitted"]
-    assert len(nodes) == 20 and len(set(nodes)) == 20
+    assert len(nodes) == 21 and len(set(nodes)) == 21
+    tree = {c.cohort: c for c in reclaimed.cohorts if c.flavor == "nvidia-l4-4gpu"}
+    assert (tree["research"].used, tree["product"].used, tree["gpuaas"].used) == (40, 44, 84)
+    assert (tree["research"].subtree, tree["product"].subtree) == (40, 44)
+    # the root shares only what the organisations lend it; it holds every quota under it
+    assert (tree["gpuaas"].subtree, tree["gpuaas"].holds, tree["product"].holds) == (8, 84, 44)
+
+
+def test_without_fair_sharing_classical_preemption_reclaims_the_same_borrower(tmp_path: Path) -> None:
+    text = portfolio_path("teams").read_text(encoding="utf-8").replace("  fairSharing: true\n", "")
+    text = text.replace("  weight: 2\n", "")
+    loaded = load_text(tmp_path, text)
+    assert not loaded.portfolio.kueue.fair_sharing
+    [run] = run_all(loaded.portfolio, loaded.tree)
+    assert run.passed, [m for s in run.steps for m in s.mismatches]
+    assert run.steps[0].snapshot.model("team-11-batch").reason.startswith("preempted by team-01-chat")

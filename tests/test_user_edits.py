@@ -85,17 +85,48 @@ def test_a_valid_edit_is_made_green_by_build_accept_and_snapshot_update(tmp_path
     # Start from the demo (whatever the repository's own portfolio is today), green.
     portfolio.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
     assert run("-m", "generator", "build").returncode == 0
-    assert run(*guard, "--snapshot-update").returncode == 0 and run(*guard).returncode == 0
+    assert run(*guard, "--snapshot-update").returncode == 0  # every other guard test passes: green
 
     edited = _edit(portfolio.read_text(encoding="utf-8"))
     assert edited.count("l4-single") >= 3 and "quota: {gpus: 8}" in edited
     portfolio.write_text(edited, encoding="utf-8")
     assert run(*guard).returncode == 1  # red: the tree, the stories and the snapshot are the old ones
-    assert run("-m", "generator", "build").returncode == 0
+    refused = run("-m", "generator", "build")  # the stories changed: build says so, as CI would, and names the fix
+    assert refused.returncode == 1 and "error [SCN001]" in refused.stderr and "scenarios --accept" in refused.stderr
     accepted = run("-m", "generator", "scenarios", "--accept")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "devstral-2: pending -> admitted on nvidia-l4-4gpu" in accepted.stdout
-    assert run(*guard, "--snapshot-update").returncode == 0
-    green = run(*guard)
-    assert green.returncode == 0, green.stdout
+    assert run("-m", "generator", "build").returncode == 0
+    green = run(*guard, "--snapshot-update")  # the tree, its validation, the stories, kustomize: green; a new snapshot
+    assert green.returncode == 0 and "5 passed" in green.stdout, green.stdout
     assert run("-m", "generator", "scenarios").returncode == 0
+
+
+def test_rename_and_remove_leave_build_scenarios_and_the_guard_green_with_no_hand_edit(tmp_path: Path) -> None:
+    """Rename a flavor and delete a model in a copy of the demo: every reference follows; the portfolio's diff is the
+    renamed names and the model's lines, nothing else."""
+    repo = _copy_repository(tmp_path / "repo")
+    portfolio = repo / "portfolio.yaml"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True, timeout=600, check=False)
+
+    portfolio.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    renamed = run("-m", "generator", "rename", "flavor", "nvidia-l4-1gpu", "l4-single")
+    assert renamed.returncode == 0, renamed.stderr
+    assert "6 place(s) rewritten" in renamed.stdout and "HardwareProfile redhat-ods-applications/l4-single" in renamed.stdout
+    removed = run("-m", "generator", "remove", "model", "gpt-oss-20b")
+    assert removed.returncode == 0, removed.stderr
+    assert "dropped gpt-oss-20b from scenario priority-queue, step 1, enable" in removed.stdout
+    text = portfolio.read_text(encoding="utf-8")
+    assert "nvidia-l4-1gpu" not in text and "gpt-oss-20b" not in text and "# The demo's stories" in text
+    expected = DEMO.read_text(encoding="utf-8").replace("nvidia-l4-1gpu", "l4-single")
+    gpt = expected[expected.index("  - name: gpt-oss-20b"):expected.index("  - name: granite-8b-agent")]
+    expected = expected.replace(gpt, "").replace("[devstral-2, gpt-oss-20b, granite-8b-agent]", "[devstral-2, granite-8b-agent]")
+    assert text == expected.replace("          gpt-oss-20b: pending\n", "")  # every other byte as it was
+    built = run("-m", "generator", "build")
+    assert built.returncode == 0, built.stderr
+    assert run("-m", "generator", "scenarios").returncode == 0
+    # the guard green: the tree matches, validates, builds and tells the stories; the snapshot takes the new tree
+    green = run("-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/{GUARD}", "--snapshot-update")
+    assert green.returncode == 0 and "5 passed" in green.stdout, green.stdout

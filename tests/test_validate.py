@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,65 @@ def test_custom_resource_without_schema_is_an_error_unless_allowed() -> None:
     assert allowed.diagnostics == []
     assert (allowed.custom_checked, len(allowed.skipped)) == (7, len(missing))
     assert allowed.core_checked == strict.core_checked > 0
+
+
+# Where the real API server (tests/box/test_parity.py) proved K8S001 and CRD002 wrong: each case reproduced here.
+
+REGISTRATION = "gitops/step-05-llm-on-vllm/base/model-registration/register-models.yaml"
+
+
+def _core_document(kind: str) -> dict:
+    return copy.deepcopy(next(d for docs in render_named("default").values() for d in docs if d["kind"] == kind))
+
+
+def test_a_role_binding_without_role_ref_api_group_is_valid_as_the_api_server_defaults_it() -> None:
+    binding = _core_document("RoleBinding")
+    del binding["roleRef"]["apiGroup"]  # the API server's defaulting sets rbac.authorization.k8s.io
+    assert validate_core(binding) == (True, None)
+    assert "apiGroup" not in binding["roleRef"]  # validated as defaulted; the document itself is left as written
+    del binding["roleRef"]["name"]  # no default for the name: still refused
+    core, problem = validate_core(binding)
+    assert problem is not None and problem[0] == ("roleRef",) and "'name' is a required property" in problem[1]
+
+
+def test_a_value_outside_the_enum_the_api_server_publishes_is_refused() -> None:
+    job = _core_document("Job")
+    job["spec"]["template"]["spec"]["restartPolicy"] = "Sometimes"  # Kubernetes 1.33's OpenAPI v3: Always, Never, OnFailure
+    core, problem = validate_core(job)
+    assert problem is not None and problem[0] == ("spec", "template", "spec", "restartPolicy")
+    assert "'Sometimes' is not one of ['Always', 'Never', 'OnFailure', None]" in problem[1]
+    claim = _core_document("PersistentVolumeClaim")
+    claim["spec"]["accessModes"] = ["ReadMostly"]  # the enum of a list's items
+    core, problem = validate_core(claim)
+    assert problem is not None and problem[0] == ("spec", "accessModes", 0)
+    claim["spec"]["accessModes"] = ["ReadWriteOncePod"]
+    assert validate_core(claim) == (True, None)
+
+
+def test_the_metadata_of_a_custom_resource_is_checked_as_the_api_server_checks_every_object_metadata() -> None:
+    tree = copy.deepcopy(render_named("default"))
+    meta = tree[QUEUE][0]["metadata"]
+    meta["labels"]["example.com/count"] = 7  # a label's value is a string
+    meta["parityUnknownField"] = "x"  # ObjectMeta has no such field
+    found = {(d.rule, d.path): d for d in _validate(tree, allow_missing=True).diagnostics}
+    assert set(found) == {("CRD002", 'metadata.labels["example.com/count"]'), ("CRD002", "metadata.parityUnknownField")}
+    assert all("(ObjectMeta, Kubernetes 1.33 OpenAPI)" in d.message for d in found.values())
+
+
+def test_two_items_with_the_same_key_in_a_list_the_api_server_keeps_as_a_map_are_refused(upstream_crds: Path) -> None:
+    job = _core_document("Job")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "A", "value": "3"}]
+    core, problem = validate_core(job)  # env: x-kubernetes-list-type map, keyed by name
+    assert problem is not None and problem[0] == ("spec", "template", "spec", "containers", 0, "env", 2)
+    assert "items 0 and 2 have the same name='A'" in problem[1]
+    container["env"][2]["name"] = "C"
+    assert validate_core(job) == (True, None)
+
+    tree = copy.deepcopy(render_named("default"))
+    flavors = tree[QUEUE][0]["spec"]["resourceGroups"][0]["flavors"]
+    flavors.append(copy.deepcopy(flavors[0]))  # a ClusterQueue's flavors: a map keyed by name
+    report = validate_tree(tree, catalog=CrdCatalog.from_dirs([upstream_crds]), allow_missing=True)
+    [problem] = [d for d in report.diagnostics if d.rule == "CRD002"]
+    assert problem.path == f"spec.resourceGroups[0].flavors[{len(flavors) - 1}]"
+    assert "the API server keeps this list as a map by those keys" in problem.message

@@ -20,7 +20,7 @@ def baseline_problems(portfolio: Portfolio, baseline: Snapshot) -> list[Problem]
         if model.state == "active" and state.state != "admitted":
             problems.append(Problem(("models", index, "state"), "PF005",
                                     f"active model will not run at baseline ({state.state}): {state.reason}; it waits "
-                                    "until another model stops, or make it queued, or raise the quota", severity="warning"))
+                                    "until another model stops, or make it queued, or raise the quota"))
     return problems
 
 
@@ -33,5 +33,6 @@ def scenario_problems(runs: list[ScenarioRun]) -> list[Problem]:
                 problems.append(Problem(
                     ("scenarios", s_index, "steps", t_index, "expect", mismatch.model), "SCN001",
                     f"scenario {run.scenario.name!r}, step {t_index + 1} ({step_run.step.title}): {mismatch.model} "
-                    f"expected {mismatch.expected}, simulated {mismatch.simulated}", at_key=True))
+                    f"expected {mismatch.expected}, simulated {mismatch.simulated}; if the new story is intended, "
+                    "`python -m generator scenarios --accept` records it", at_key=True))
     return problems

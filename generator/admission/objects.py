@@ -39,6 +39,17 @@ class Workload:
     creation: int = 0
     admitted_flavors: dict[str, str] | None = None  # resource -> flavor, for a workload already running
     admitted_at: int | None = None
+    # Evicted, a Workload object (a Job's) keeps its queue-order timestamp; a plain pod is deleted instead, and the
+    # pod its ReplicaSet creates in its place is a new workload, queued as the newest.
+    replaced_on_eviction: bool = False
+
+
+@dataclass(frozen=True)
+class FairSharing:
+    """The Kueue Configuration's fairSharing (a cluster setting: on the Red Hat build of Kueue, the Kueue object's
+    spec.config.preemption.preemptionPolicy FairSharing)."""
+
+    preemption_strategies: tuple[str, ...] = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")
 
 
 @dataclass
@@ -50,6 +61,21 @@ class Outcome:
     reason: str = ""
     preempted_by: str | None = None
     admitted_at: int | None = None
+    queued_at: int | None = None  # its queue-order timestamp at the end (creation order; kept across an eviction)
+
+
+@dataclass
+class CohortState:
+    """A cohort of the tree after the simulation, per (flavor, resource): its own quota, its subtree quota (Kueue's:
+    its own and what its members lend it), what the ClusterQueues under it use, and the nominal quota of every
+    ClusterQueue and Cohort under it, its own included."""
+
+    name: str
+    parent: str | None
+    quota: Usage
+    subtree: Usage
+    used: Usage
+    holds: Usage = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +86,7 @@ class Result:
     preemptions: list[tuple[str, str]] = field(default_factory=list)  # (victim, preemptor), in the order they happened
     # When Kueue's rules make workloads preempt each other in a ring: the preemptions of one turn of it.
     loop: list[tuple[str, str]] = field(default_factory=list)
+    cohorts: dict[str, CohortState] = field(default_factory=dict)
 
     def admitted(self) -> list[str]:
         return [n for n, o in self.outcomes.items() if o.state == "admitted"]
@@ -79,19 +106,32 @@ class Quota:
     borrowing_limit: Decimal | None = None
     lending_limit: Decimal | None = None
 
-    @property
-    def lendable(self) -> Decimal:
-        return self.nominal if self.lending_limit is None else min(self.lending_limit, self.nominal)
-
-    @property
-    def guaranteed(self) -> Decimal:
-        return self.nominal - self.lendable
-
 
 @dataclass
 class ResourceGroup:
     covered: list[str]
     flavors: list[str]
+
+
+def _quotas(spec: Mapping[str, Any]) -> tuple[list[ResourceGroup], dict[tuple[str, str], Quota]]:
+    groups, quotas = [], {}
+    for group in spec.get("resourceGroups") or []:
+        names = [f["name"] for f in group.get("flavors") or []]
+        groups.append(ResourceGroup(list(group.get("coveredResources") or []), names))
+        for flavor in group.get("flavors") or []:
+            for res in flavor.get("resources") or []:
+                quotas[(flavor["name"], res["name"])] = Quota(
+                    quantity(res.get("nominalQuota", 0)),
+                    quantity(res["borrowingLimit"]) if res.get("borrowingLimit") is not None else None,
+                    quantity(res["lendingLimit"]) if res.get("lendingLimit") is not None else None,
+                )
+    return groups, quotas
+
+
+def _weight(spec: Mapping[str, Any]) -> float:
+    """spec.fairSharing.weight (a quantity; 1 by default)."""
+    weight = (spec.get("fairSharing") or {}).get("weight")
+    return 1.0 if weight is None else float(quantity(weight))
 
 
 @dataclass
@@ -107,21 +147,13 @@ class ClusterQueue:
     preempt_stops: bool
     borrow_within_cohort: str = "Never"  # preemption.borrowWithinCohort.policy: Never | LowerPriority
     borrow_threshold: int | None = None  # preemption.borrowWithinCohort.maxPriorityThreshold
+    preference: str | None = None  # flavorFungibility.preference: BorrowingOverPreemption | PreemptionOverBorrowing
+    weight: float = 1.0  # spec.fairSharing.weight
 
     @classmethod
     def from_manifest(cls, doc: Mapping[str, Any]) -> ClusterQueue:
         spec = doc.get("spec") or {}
-        groups, quotas = [], {}
-        for group in spec.get("resourceGroups") or []:
-            names = [f["name"] for f in group.get("flavors") or []]
-            groups.append(ResourceGroup(list(group.get("coveredResources") or []), names))
-            for flavor in group.get("flavors") or []:
-                for res in flavor.get("resources") or []:
-                    quotas[(flavor["name"], res["name"])] = Quota(
-                        quantity(res.get("nominalQuota", 0)),
-                        quantity(res["borrowingLimit"]) if res.get("borrowingLimit") is not None else None,
-                        quantity(res["lendingLimit"]) if res.get("lendingLimit") is not None else None,
-                    )
+        groups, quotas = _quotas(spec)
         preemption = spec.get("preemption") or {}
         fungibility = spec.get("flavorFungibility") or {}
         borrow_within = preemption.get("borrowWithinCohort") or {}
@@ -138,7 +170,24 @@ class ClusterQueue:
             preempt_stops=fungibility.get("whenCanPreempt", "TryNextFlavor") in ("MayStopSearch", "Preempt"),
             borrow_within_cohort=borrow_within.get("policy", "Never"),
             borrow_threshold=borrow_within.get("maxPriorityThreshold"),
+            preference=fungibility.get("preference"),
+            weight=_weight(spec),
         )
+
+
+@dataclass
+class Cohort:
+    """A Cohort object (kueue.x-k8s.io v1beta1 or v1beta2): quota of its own, a parent, a fair-sharing weight."""
+
+    name: str
+    parent: str | None
+    quotas: dict[tuple[str, str], Quota]
+    weight: float = 1.0
+
+    @classmethod
+    def from_manifest(cls, doc: Mapping[str, Any]) -> Cohort:
+        spec = doc.get("spec") or {}
+        return cls(doc["metadata"]["name"], spec.get("parentName") or None, _quotas(spec)[1], _weight(spec))
 
 
 def flavor_from_manifest(doc: Mapping[str, Any]) -> Flavor:

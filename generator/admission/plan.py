@@ -30,6 +30,7 @@ class KueueObjects:
     priority_classes: list[dict[str, Any]]
     local_queues: dict[tuple[str, str], str]  # (namespace, name) -> ClusterQueue
     services: dict[str, dict[str, Any]]  # InferenceService name -> document
+    cohorts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def kueue_objects(tree: Tree) -> KueueObjects:
@@ -45,6 +46,7 @@ def kueue_objects(tree: Tree) -> KueueObjects:
         local_queues={(d["metadata"].get("namespace", ""), d["metadata"]["name"]): d["spec"]["clusterQueue"]
                       for d in kind("LocalQueue")},
         services={d["metadata"]["name"]: d for d in kind("InferenceService")},
+        cohorts=kind("Cohort"),
     )
 
 
@@ -65,6 +67,7 @@ def model_workload(service: dict[str, Any], objects: KueueObjects, *, name: str,
         priority=int(predictor.get("priority") or 0),
         priority_class=labels.get(PRIORITY_LABEL),
         creation=creation,
+        replaced_on_eviction=True,  # a preempted predictor pod is deleted; its ReplicaSet creates a new one
     )
 
 
@@ -108,10 +111,23 @@ class QuotaUse:
 
 
 @dataclass
+class CohortUse:
+    cohort: str
+    parent: str | None
+    flavor: str
+    resource: str
+    used: Decimal  # by the ClusterQueues under it
+    quota: Decimal  # its own
+    subtree: Decimal  # its own and what the teams and cohorts under it lend it (Kueue's subtree quota)
+    holds: Decimal = Decimal(0)  # the nominal quota of every team and cohort under it, its own included
+
+
+@dataclass
 class Snapshot:
     models: list[ModelState]
     quota: list[QuotaUse]
     notes: list[str] = field(default_factory=list)
+    cohorts: list[CohortUse] = field(default_factory=list)
     _index: dict[str, ModelState] = field(default_factory=dict, repr=False, compare=False)
 
     def model(self, name: str) -> ModelState:
@@ -169,7 +185,8 @@ class Cluster:
     def _settle(self) -> None:
         self.result = simulate(flavors=self.objects.flavors, cluster_queues=self.objects.cluster_queues,
                                workloads=list(self.pods.values()), priority_classes=self.objects.priority_classes,
-                               selector_rule=self.selector_rule)
+                               selector_rule=self.selector_rule, cohorts=self.objects.cohorts,
+                               fair_sharing=self.portfolio.kueue.fair_sharing)
         for name, outcome in self.result.outcomes.items():
             pod = self.pods[name]
             pod.admitted_flavors = dict(outcome.flavors) if outcome.state == "admitted" else None
@@ -236,7 +253,39 @@ class Cluster:
             name = queue["metadata"]["name"]
             for (flavor, resource), nominal in self.result.nominal[name].items():
                 quota.append(QuotaUse(name, flavor, resource, self.result.usage[name].get((flavor, resource), Decimal(0)), nominal))
-        return Snapshot(models, quota, list(self.notes))
+        return Snapshot(models, quota, list(self.notes), self._cohort_use())
+
+    def _cohort_use(self) -> list[CohortUse]:
+        """The GPUs of each declared cohort, the tree's root first."""
+        assert self.result is not None
+        declared = {c.name for c in self.portfolio.cohorts}
+        if not declared:
+            return []
+        gpu, rows = self.gpu, []
+        for name in _tree_order(self.result.cohorts):
+            state = self.result.cohorts[name]
+            if name not in declared and state.parent is not None:
+                continue
+            for flavor in (f.name for f in self.portfolio.flavors):
+                key = (flavor, gpu)
+                rows.append(CohortUse(name, state.parent, flavor, gpu, state.used.get(key, Decimal(0)),
+                                      state.quota.get(key, Decimal(0)), state.subtree.get(key, Decimal(0)),
+                                      state.holds.get(key, Decimal(0))))
+        return rows
+
+
+def _tree_order(cohorts: dict[str, Any]) -> list[str]:
+    """Cohorts depth first from the roots, children by name."""
+    out: list[str] = []
+
+    def visit(name: str) -> None:
+        out.append(name)
+        for child in sorted(n for n, c in cohorts.items() if c.parent == name):
+            visit(child)
+
+    for root in sorted(n for n, c in cohorts.items() if c.parent is None or c.parent not in cohorts):
+        visit(root)
+    return out
 
 
 def plan(portfolio: Portfolio, tree: Tree, *, enable: Sequence[str] = (), disable: Sequence[str] = (),

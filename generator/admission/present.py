@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
-from generator.admission.plan import QuotaUse, Snapshot
+from generator.admission.plan import CohortUse, QuotaUse, Snapshot
 from generator.admission.scenarios import ScenarioRun, describe
 
 
@@ -33,6 +33,16 @@ def quota_lines(quota: list[QuotaUse]) -> list[str]:
     return _table(rows, {3, 4} if several else {2, 3})
 
 
+def cohort_lines(cohorts: list[CohortUse]) -> list[str]:
+    """The cohort tree: per cohort and flavor, the GPUs its ClusterQueues use, the quota of every team and cohort
+    under it (HOLDS), its own quota, and what it shares among its members (SHARED, Kueue's subtree quota: its own and
+    what they lend it)."""
+    rows = [["COHORT", "PARENT", "FLAVOR", "USED", "HOLDS", "OWN", "SHARED"]]
+    rows += [[c.cohort, c.parent or "-", c.flavor, _amount(c.used, c.resource), _amount(c.holds, c.resource),
+              _amount(c.quota, c.resource), _amount(c.subtree, c.resource)] for c in cohorts]
+    return _table(rows, {3, 4, 5, 6})
+
+
 def model_lines(snapshot: Snapshot) -> list[str]:
     teams = any(m.team for m in snapshot.models)
     rows = [["MODEL", *(["TEAM"] if teams else []), "GPUS", "STATE", "FLAVOR", "REASON"]]
@@ -44,24 +54,34 @@ def model_lines(snapshot: Snapshot) -> list[str]:
 def gpu_summary(snapshot: Snapshot, gpu: str) -> str:
     used = sum((q.used for q in snapshot.quota if q.resource == gpu), Decimal(0))
     nominal = sum((q.nominal for q in snapshot.quota if q.resource == gpu), Decimal(0))
+    nominal += sum((c.quota for c in snapshot.cohorts if c.resource == gpu), Decimal(0))  # cohorts' own pools
     asked = sum(m.gpus for m in snapshot.models if m.state != "off")
     return f"GPUs admitted: {used:f} of {nominal:f} (asked for: {asked})"
 
 
 def plan_text(snapshot: Snapshot, gpu: str) -> str:
-    lines = [*model_lines(snapshot), "", *quota_lines(snapshot.quota), "", gpu_summary(snapshot, gpu)]
+    lines = [*model_lines(snapshot), "", *quota_lines(snapshot.quota), ""]
+    if snapshot.cohorts:
+        lines += [*cohort_lines(snapshot.cohorts), ""]
+    lines.append(gpu_summary(snapshot, gpu))
     lines += [f"note: {n}" for n in snapshot.notes]
     return "\n".join(lines) + "\n"
 
 
 def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
-    return {
+    data: dict[str, object] = {
         "models": [{"name": m.name, "team": m.team, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "node": m.node, "reason": m.reason}
                    for m in snapshot.models],
         "quota": [{"queue": q.queue, "flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
                    "nominal": _amount(q.nominal, q.resource)} for q in snapshot.quota],
         "notes": snapshot.notes,
     }
+    if snapshot.cohorts:  # only where the portfolio declares cohorts: other plans keep their shape
+        data["cohorts"] = [{"cohort": c.cohort, "parent": c.parent, "flavor": c.flavor, "resource": c.resource,
+                            "used": _amount(c.used, c.resource), "holds": _amount(c.holds, c.resource),
+                            "own": _amount(c.quota, c.resource), "subtree": _amount(c.subtree, c.resource)}
+                           for c in snapshot.cohorts]
+    return data
 
 
 def scenarios_text(runs: list[ScenarioRun]) -> str:

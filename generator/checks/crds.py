@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+import referencing.exceptions
 import yaml
 
-from generator.errors import UsageError
+from generator.diagnostics import Diagnostic, format_path
+from generator.errors import DiagnosticsError, UsageError
 
 if TYPE_CHECKING:
     from generator.checks.cel import CelReport
@@ -105,9 +108,83 @@ def crd_versions(crd: dict[str, Any], source: str) -> list[CrdVersion]:
 
 
 # Bump when the conversion or the cache layout changes: entries of an older one are then ignored.
-CONVERSION = "2"
+CONVERSION = "3"
+
+
+def _references(node: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every `$ref` in a CRD's schema: a CustomResourceDefinition may hold none (the API server refuses the CRD), and the
+    converted schema could not follow one: the reference points nowhere."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                found.append(((*path, key), str(value)))
+            else:
+                found += _references(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _references(value, (*path, index))
+    return found
+
+
+def _reference_problem(path: Path, data: bytes, version: CrdVersion, where: tuple[str | int, ...], target: str) -> Diagnostic:
+    line, column = _position_of_reference(data, target)
+    return Diagnostic(str(path), line, column, "CRD005", format_path(("openAPIV3Schema", *where)),
+                      f"{version.kind} {version.group}/{version.version}: $ref {target!r} in a CRD schema: the API server "
+                      "refuses a CustomResourceDefinition with $ref, and this one cannot be checked against; use the CRD as "
+                      "the cluster serves it (oc get crd NAME -o yaml)")
+
+
+def _position_of_reference(data: bytes, target: str) -> tuple[int, int]:
+    """Line and column of the `$ref` naming `target` in the CRD file (read again with positions, only on this path)."""
+    try:
+        for document in yaml.compose_all(data.decode("utf-8"), Loader=_LOADER):
+            stack = [document]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, yaml.MappingNode):
+                    for key, value in node.value:
+                        if key.value == "$ref" and getattr(value, "value", None) == target:
+                            return key.start_mark.line + 1, key.start_mark.column + 1
+                        stack.append(value)
+                elif isinstance(node, yaml.SequenceNode):
+                    stack.extend(node.value)
+    except (yaml.YAMLError, UnicodeDecodeError):
+        pass
+    return 1, 1
 
 Loader = Callable[[], CrdVersion]
+
+
+def _list_type(validator: Any, list_type: Any, instance: Any, schema: Schema) -> Any:
+    """`x-kubernetes-list-type`, as the API server holds it: a `set` repeats no item, a `map` has no two items with the
+    same values of its `x-kubernetes-list-map-keys` (a key a schema defaults counts with its default)."""
+    if not isinstance(instance, list):
+        return
+    if list_type == "set":
+        seen: list[Any] = []
+        for index, item in enumerate(instance):
+            if item in seen:
+                yield jsonschema.ValidationError(f"{item!r} is repeated: the API server keeps this list as a set",
+                                                 path=[index])
+            seen.append(item)
+    elif list_type == "map":
+        keys = list(schema.get("x-kubernetes-list-map-keys") or [])
+        properties = (schema.get("items") or {}).get("properties") or {}
+        found: dict[tuple[Any, ...], int] = {}
+        for index, item in enumerate(instance):
+            if not isinstance(item, dict):
+                continue
+            key = tuple(item.get(k, (properties.get(k) or {}).get("default")) for k in keys)
+            if key in found:
+                named = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key, strict=True))
+                yield jsonschema.ValidationError(f"items {found[key]} and {index} have the same {named}: the API server "
+                                                 "keeps this list as a map by those keys", path=[index])
+            found.setdefault(key, index)
+
+
+# JSON Schema (2020-12) with the list types of Kubernetes' structural schemas; for core kinds and CRDs alike.
+KubernetesValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-kubernetes-list-type": _list_type})
 
 
 def cache_dir() -> Path:
@@ -160,6 +237,10 @@ def file_versions(path: Path) -> dict[tuple[str, str], Loader]:
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise UsageError(f"{path}: not a CustomResourceDefinition of the expected shape "
                              f"({type(error).__name__}: {error})") from error
+    references = [(version, where, target) for version in versions if version.openapi is not None
+                  for where, target in _references(version.openapi, ())]
+    if references:
+        raise DiagnosticsError([_reference_problem(path, data, *found) for found in references])
     try:  # a cache that cannot be written only costs time
         index.parent.mkdir(parents=True, exist_ok=True)
         entries = []
@@ -231,7 +312,8 @@ class CrdCatalog:
             return None
         try:
             if key not in self._validators:
-                self._validators[key] = jsonschema.Draft202012Validator(found.schema)
+                self._validators[key] = KubernetesValidator(found.schema)
             return sorted(self._validators[key].iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-        except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, TypeError, ValueError) as error:
+        except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, referencing.exceptions.Unresolvable, re.error,
+                TypeError, ValueError) as error:
             raise UsageError(f"{found.source}: the schema of {key[0]} {key[1]} cannot be used: {error}") from error

@@ -8,13 +8,15 @@ Each rule has an id, a message that says how to fix it, and a failing fixture in
 from __future__ import annotations
 
 import json
-import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.diagnostics import Problem, Severity
+from generator.checks.annotations import annotation_keys_stay_strings, annotations_the_generator_owns
+from generator.checks.limits import names_and_labels, object_sizes
+from generator.checks.treelint import TreeFacts, TreeLint, TreeProblem
+from generator.diagnostics import Problem
 from generator.model.derive import tensor_parallel_size
 from generator.model.portfolio import Model, Portfolio
 from generator.render.common import Tree
@@ -86,7 +88,7 @@ def granite_tools_have_their_template(portfolio: Portfolio) -> Iterator[Problem]
         if model.vllm.tool_call_parser == "granite" and not has_template:
             yield Problem(("models", index, "vllm", "toolCallParser"), "VLLM006",
                           "Granite tool calling needs the tool chat template shipped in the vLLM image: set vllm.chatTemplate: "
-                          "/opt/app-root/template/tool_chat_template_granite.jinja", severity="warning")
+                          "/opt/app-root/template/tool_chat_template_granite.jinja")
 
 
 def flavor_labels_reach_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
@@ -97,8 +99,7 @@ def flavor_labels_reach_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
                 yield Problem(("flavors", index, "nodeLabels", key), "KUEUE003",
                               f"{key} is a label a MachineSet template sets on the Machine, not on the node: a ResourceFlavor "
                               "that selects it makes every admitted pod unschedulable. Use node.kubernetes.io/instance-type "
-                              "or nvidia.com/gpu.present (the runbook's prerequisites check the nodes carry them)",
-                              severity="warning", at_key=True)
+                              "or nvidia.com/gpu.present (the runbook's prerequisites check the nodes carry them)", at_key=True)
 
 
 def no_default_queue(portfolio: Portfolio) -> Iterator[Problem]:
@@ -107,7 +108,7 @@ def no_default_queue(portfolio: Portfolio) -> Iterator[Problem]:
         yield Problem(("kueue", "defaultQueue"), "KUEUE004",
                       "with kueue.x-k8s.io/default-queue every pod of the namespace without a queue label joins the queue "
                       "and stays gated until admitted (builds and workbenches too); removing it later does not release pods "
-                      "already gated", severity="warning")
+                      "already gated")
 
 
 def no_quantization_on_quantized_weights(portfolio: Portfolio) -> Iterator[Problem]:
@@ -169,6 +170,22 @@ def extra_args_do_not_override(portfolio: Portfolio) -> Iterator[Problem]:
             seen.add(flag.name)
 
 
+_ENV_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def references_name_the_env(portfolio: Portfolio) -> Iterator[Problem]:
+    """VLLM007: $(VAR) in a vLLM argument is expanded by the kubelet only when the container's env defines VAR; any
+    other is passed to vLLM as it is written (an API key of "$(VLLM_API_KEY)")."""
+    for index, model in enumerate(portfolio.models):
+        defined = set(portfolio.model_defaults.env) | set(model.secret_env)
+        for flag in _flags(model):
+            for name in _ENV_REFERENCE.findall(flag.value or ""):
+                if name not in defined:
+                    yield Problem(_arg_path(index, flag), "VLLM007",
+                                  f"$({name}) names no variable of the container's env, so vLLM gets the text itself; "
+                                  f"define it in models[].secretEnv (from a Secret) or modelDefaults.env")
+
+
 def no_deprecated_oauth_annotation(portfolio: Portfolio) -> Iterator[Problem]:
     """ODH001: OpenShift AI 3.0 uses inject-auth; inject-oauth is the deprecated 2.x annotation."""
     for index, model in enumerate(portfolio.models):
@@ -184,7 +201,7 @@ def models_require_authentication(portfolio: Portfolio) -> Iterator[Problem]:
             reach = "from outside the cluster (exposed)" if model.exposure == "exposed" else "inside the cluster"
             yield Problem(("models", index, "auth"), "SEC005",
                           f"auth: false lets anyone {reach} call {model.name} and spend its GPUs; keep auth on and name "
-                          "the callers", severity="warning")
+                          "the callers")
 
 
 PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
@@ -193,28 +210,19 @@ PORTFOLIO_LINTS: tuple[PortfolioLint, ...] = (
     tool_calling_is_complete,
     tensor_parallel_matches_gpus,
     extra_args_do_not_override,
+    references_name_the_env,
     no_deprecated_oauth_annotation,
     granite_tools_have_their_template,
     flavor_labels_reach_the_nodes,
     no_default_queue,
     models_require_authentication,
+    annotations_the_generator_owns,
+    annotation_keys_stay_strings,
 )
 
 
 def lint_portfolio(portfolio: Portfolio) -> list[Problem]:
     return [p for lint in PORTFOLIO_LINTS for p in lint(portfolio)]
-
-
-@dataclass(frozen=True)
-class TreeProblem:
-    """A problem in an emitted document: file, document index, field path."""
-
-    file: str
-    document: int
-    path: tuple[str | int, ...]
-    rule: str
-    message: str
-    severity: Severity = "error"
 
 
 def _pod_specs(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
@@ -239,42 +247,6 @@ def _containers(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], di
         for key in ("initContainers", "containers"):
             for index, container in enumerate(pod.get(key) or []):
                 yield (*base, key, index), container
-
-
-def path_resources(tree: Tree, folder: str) -> int:
-    """The resources `kustomize build folder` gives: its kustomization's files and folders, followed the way kustomize
-    follows them, less what its patches delete."""
-    found = tree.get(f"{folder}/kustomization.yaml")
-    if not found:
-        return 0
-    kustomization = found[0]
-    count = 0
-    for entry in kustomization.get("resources") or []:
-        target = posixpath.normpath(posixpath.join(folder, str(entry)))
-        if target in tree:
-            count += sum(1 for d in tree[target] if d.get("kind") != "Kustomization")
-        else:
-            count += path_resources(tree, target)
-    return count - sum(1 for p in kustomization.get("patches") or [] if "$patch: delete" in str(p.get("patch", "")))
-
-
-@dataclass(frozen=True)
-class TreeFacts:
-    """What a lint needs from the rest of the tree, gathered once: a lookup per document stays constant."""
-
-    local_queues: frozenset[tuple[str | None, str]]
-    path_resources: Mapping[str, int]  # an Application's path -> the resources kustomize renders from it
-
-    @classmethod
-    def of(cls, tree: Tree) -> TreeFacts:
-        paths = {str(((d.get("spec") or {}).get("source") or {}).get("path")) for docs in tree.values() for d in docs
-                 if d.get("kind") == "Application"}
-        return cls(frozenset((d["metadata"].get("namespace"), d["metadata"]["name"])
-                             for docs in tree.values() for d in docs if d.get("kind") == "LocalQueue"),
-                   {path: path_resources(tree, path) for path in paths})
-
-
-TreeLint = Callable[[str, int, dict[str, Any], TreeFacts], Iterator[TreeProblem]]
 
 
 def recreate_under_kueue(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
@@ -354,13 +326,39 @@ def restricted_pods(file: str, index: int, doc: dict[str, Any], facts: TreeFacts
 
 
 def jobs_mount_no_token(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
-    """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token."""
+    """SEC003: a Job that calls no Kubernetes API runs under its own ServiceAccount and mounts no token; a predictor
+    runs under a ServiceAccount of its own and says whether it mounts the token."""
+    if doc.get("kind") == "InferenceService":
+        predictor = (doc.get("spec") or {}).get("predictor") or {}
+        if predictor.get("serviceAccountName") in (None, "", "default") or not isinstance(
+                predictor.get("automountServiceAccountToken"), bool):
+            yield TreeProblem(file, index, ("spec", "predictor"), "SEC003",
+                              "a predictor runs under a ServiceAccount of its own (with auth, odh-model-controller binds "
+                              "it to system:auth-delegator: on `default`, every pod of the namespace would get that) and "
+                              "sets automountServiceAccountToken")
+        return
     if doc.get("kind") != "Job":
         return
     pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
     if pod.get("serviceAccountName") in (None, "", "default") or pod.get("automountServiceAccountToken") is not False:
         yield TreeProblem(file, index, ("spec", "template", "spec"), "SEC003",
                           "a Job runs under a ServiceAccount of its own with automountServiceAccountToken: false")
+
+
+def models_have_limits(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
+    """SEC007: a model container states its cpu and memory requests and limits. KServe merges the predictor's model
+    container into the ServingRuntime's (a strategic merge: each key the InferenceService sets wins), and the runtime,
+    shared by models of every size, sets none of its own: a model without them would run unbounded."""
+    if doc.get("kind") != "InferenceService":
+        return
+    model = ((doc.get("spec") or {}).get("predictor") or {}).get("model") or {}
+    resources = model.get("resources") or {}
+    missing = [f"{kind}.{name}" for kind in ("requests", "limits") for name in ("cpu", "memory")
+               if name not in (resources.get(kind) or {})]
+    if missing:
+        yield TreeProblem(file, index, ("spec", "predictor", "model", "resources"), "SEC007",
+                          f"the model container sets no {', '.join(missing)}; the ServingRuntime has none to merge in "
+                          "(it serves models of every size), so the pod would run unbounded")
 
 
 def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
@@ -378,7 +376,8 @@ def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], fact
 
 
 # Measured with tests/benchmarks/bench_argocd.py (README "Performance"): `kubectl kustomize` of a team's models path
-# takes about ... s at this many resources on a shared 2-CPU machine, and its time grows with the square of them.
+# takes about 6 s of CPU at this many resources (806: 5.9 s) on a shared 2-CPU machine, and its time grows with the
+# square of them: a fifteenth of the repo-server's 90 s exec timeout.
 COMFORTABLE_RESOURCES = 800
 
 
@@ -391,15 +390,14 @@ def applications_render_in_seconds(file: str, index: int, doc: dict[str, Any], f
     if count > COMFORTABLE_RESOURCES:
         yield TreeProblem(file, index, ("spec", "source", "path"), "ARGO001",
                           f"its path renders {count:,} resources, more than the {COMFORTABLE_RESOURCES:,} Argo CD's repo-server "
-                          "renders in about 5 s: kustomize's time grows with the square of a path's resources, and the "
+                          "renders in about 6 s: kustomize's time grows with the square of a path's resources, and the "
                           "repo-server gives up after 90 s (ARGOCD_EXEC_TIMEOUT) on every refresh. Split what it holds: give "
-                          "some of the team's models to another team, or declare teams (each gets Applications of its own)",
-                          severity="warning")
+                          "some of the team's models to another team, or declare teams (each gets Applications of its own)")
 
 
 TREE_LINTS: tuple[TreeLint, ...] = (
     recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
-    argo_cd_projects_are_narrow, applications_render_in_seconds,
+    argo_cd_projects_are_narrow, models_have_limits, object_sizes, names_and_labels, applications_render_in_seconds,
 )
 
 

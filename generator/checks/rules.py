@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from generator.checks.cohorts import COHORT_RULES
 from generator.diagnostics import Problem
 from generator.model.derive import (
+    MODEL_SERVER,
     eligible_flavors,
     flavor_named,
     model_resources,
@@ -55,7 +57,7 @@ def quota_fits_the_nodes(portfolio: Portfolio) -> Iterator[Problem]:
             yield Problem(("flavors", index, "quota", "gpus"), "PF014",
                           f"a quota of {flavor.quota.gpus} GPUs is more than the flavor's nodes hold ({flavor.nodes} x "
                           f"{flavor.gpus_per_node} = {capacity}): Kueue would admit pods that stay Pending for lack of a "
-                          "node; add nodes or lower the quota", severity="warning")
+                          "node; add nodes or lower the quota")
 
 
 def pinned_flavor_exists(portfolio: Portfolio) -> Iterator[Problem]:
@@ -299,6 +301,30 @@ def application_names_are_unique(portfolio: Portfolio) -> Iterator[Problem]:
                 seen[name] = what
 
 
+def secret_env_is_its_own(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF019: a model's secretEnv names a variable modelDefaults.env does not also set (the container would get two
+    values, and the literal one may win)."""
+    for index, model in enumerate(portfolio.models):
+        for name in model.secret_env:
+            if name in portfolio.model_defaults.env:
+                yield Problem(("models", index, "secretEnv", name), "PF019",
+                              f"{name} is also set by modelDefaults.env; give it one source", at_key=True)
+
+
+def callers_are_not_the_model_server(portfolio: Portfolio) -> Iterator[Problem]:
+    """PF020: the predictors run as the ServiceAccount model-server of their namespace; a caller of that name would be
+    the model itself (and the tree would render the account twice)."""
+    for index, name in enumerate(portfolio.model_defaults.callers):
+        if name == MODEL_SERVER:
+            yield Problem(("modelDefaults", "callers", index), "PF020",
+                          f"{MODEL_SERVER} is the ServiceAccount the models run as; name the callers' own accounts")
+    for m_index, model in enumerate(portfolio.models):
+        for index, name in enumerate(model.callers or []):
+            if name == MODEL_SERVER:
+                yield Problem(("models", m_index, "callers", index), "PF020",
+                              f"{MODEL_SERVER} is the ServiceAccount the models run as; name the callers' own accounts")
+
+
 RULES: tuple[Rule, ...] = (
     unique_model_names,
     unique_flavor_names,
@@ -314,7 +340,10 @@ RULES: tuple[Rule, ...] = (
     teams_are_consistent,
     team_quotas_fit_the_flavors,
     environments_are_consistent,
+    secret_env_is_its_own,
+    callers_are_not_the_model_server,
     application_names_are_unique,
+    *COHORT_RULES,
 )
 
 

@@ -4,6 +4,8 @@ line and column, the document and the field path, and the portfolio line the val
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -14,8 +16,10 @@ import kubernetes_validate
 import kubernetes_validate.utils
 from referencing import Registry, Resource
 
-from generator.checks.crds import CrdCatalog
-from generator.checks.lint import TreeProblem, lint_tree
+from generator.checks.core_enums import CORE_ENUMS
+from generator.checks.crds import CrdCatalog, KubernetesValidator
+from generator.checks.lint import lint_tree
+from generator.checks.treelint import TreeProblem
 from generator.diagnostics import Diagnostic, format_path
 from generator.model.derive import s3_prefix, uploads
 from generator.model.loader import SourceMap
@@ -65,11 +69,68 @@ def _schema_dir(version: str) -> str:
     return f"v{known[-1]}-local-strict"
 
 
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+# What the API server fills in before it validates (its defaulting functions), where the OpenAPI says "required":
+# kind -> (field path, value). A RoleBinding's roleRef.apiGroup (k8s.io/kubernetes pkg/apis/rbac/v1/defaults.go).
+SERVER_DEFAULTS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "RoleBinding": ((("roleRef", "apiGroup"), "rbac.authorization.k8s.io"),),
+    "ClusterRoleBinding": ((("roleRef", "apiGroup"), "rbac.authorization.k8s.io"),),
+}
+
+
+def _with_enums(contents: dict[str, Any]) -> dict[str, Any]:
+    """kubernetes-validate's definitions (from the OpenAPI v2) with the enums the OpenAPI v3 of the same Kubernetes
+    publishes and its API server enforces ("Unsupported value")."""
+    definitions = contents["$defs"]
+    for name, fields in CORE_ENUMS.items():
+        properties = (definitions.get(name) or {}).get("properties") or {}
+        for field_name, values in fields.items():
+            found = properties.get(field_name.removesuffix("[]"))
+            target = (found or {}).get("items") if field_name.endswith("[]") else found
+            if isinstance(target, dict):
+                target["enum"] = [*values, None]  # every type of these schemas admits null
+    return contents
+
+
 @cache
 def _definitions(schema_dir: str) -> Registry:
     contents = kubernetes_validate.utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
                                                         KUBERNETES_VERSION)
-    return Resource.from_contents(contents) @ Registry()
+    return Resource.from_contents(_with_enums(contents)) @ Registry()
+
+
+@cache
+def _object_meta_validator() -> jsonschema.protocols.Validator:
+    """ObjectMeta as the API server validates it on every object, custom resources included (a CRD's schema leaves
+    `metadata` open)."""
+    schema_dir = _schema_dir(KUBERNETES_VERSION)
+    return KubernetesValidator({"$ref": f"https://kubernetes.io/api/_definitions.json#/$defs/{OBJECT_META}"},
+                               registry=_definitions(schema_dir))
+
+
+def object_meta_errors(document: dict[str, Any]) -> list[jsonschema.ValidationError]:
+    """The errors of a custom resource's metadata against the Kubernetes ObjectMeta schema, paths from the document."""
+    if "metadata" not in document:
+        return []
+    errors = sorted(_object_meta_validator().iter_errors(document["metadata"]), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        error.path.appendleft("metadata")
+    return errors
+
+
+def _with_server_defaults(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as the API server validates it: what its defaulting fills in, filled in (on a copy)."""
+    defaults = SERVER_DEFAULTS.get(str(document.get("kind")))
+    if not defaults:
+        return document
+    result = copy.deepcopy(document)
+    for path, value in defaults:
+        parent: Any = result
+        for part in path[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and not parent.get(path[-1]):
+            parent[path[-1]] = value
+    return result
 
 
 @cache
@@ -83,7 +144,7 @@ def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validat
     except FileNotFoundError:
         return None
     registry = Resource.from_contents(schema) @ _definitions(schema_dir)
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    return KubernetesValidator(schema, registry=registry)
 
 
 def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str] | None]:
@@ -91,7 +152,7 @@ def validate_core(document: dict[str, Any]) -> tuple[bool, tuple[FieldPath, str]
     validator = _core_validator(str(document.get("kind", "")), str(document.get("apiVersion", "")))
     if validator is None:
         return False, None
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(_with_server_defaults(document)))
     if error is None:
         return True, None
     return True, (_pointed_path(error), str(error.message))
@@ -146,7 +207,8 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
     flavors = {f.name: i for i, f in enumerate(portfolio.flavors)}
     if kind == "InferenceService" and name in models:
         index = models[name]
-        for prefix, sub in (("spec.predictor.model.args", ("vllm",)), ("spec.predictor.model.resources", ("gpus",)),
+        for prefix, sub in (("metadata.name", ("name",)), ('metadata.labels["kueue.x-k8s.io/priority-class"]', ("priority",)),
+                            ("spec.predictor.model.args", ("vllm",)), ("spec.predictor.model.resources", ("gpus",)),
                             ("spec.predictor.model.storage", ("weights",)), ("spec.predictor.nodeSelector", ("gpus",)),
                             ("metadata.annotations", ("annotations",))):
             if dotted.startswith(prefix):
@@ -172,10 +234,22 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
             first = next(i for i, m in enumerate(portfolio.models) if s3_prefix(m) == upload.prefix)
             return ("models", first, "weights")
     if kind in ("Job", "ConfigMap") and (document.get("metadata") or {}).get("namespace") == portfolio.model_registry.namespace:
+        registered = _registered(document)
+        if len(registered) == 1 and registered[0] in models:  # a shard of one: that model's entry is what fills it
+            return ("models", models[registered[0]])
         return ("modelRegistry",)
     if kind in ("Job", "ConfigMap"):
         return ("jobs",)
     return None
+
+
+def _registered(document: dict[str, Any]) -> list[str]:
+    """The model names in a registration ConfigMap's models.json."""
+    try:
+        entries = json.loads(((document.get("data") or {}).get("models.json")) or "[]")
+    except ValueError:
+        return []
+    return [str(e.get("name")) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 class TreeValidator:
@@ -199,7 +273,6 @@ class TreeValidator:
         self.report.diagnostics.append(Diagnostic(
             file=problem.file, line=line, column=column, rule=problem.rule,
             path=format_path(problem.path), message=f"{document_label(document)}: {problem.message}", origin=origin,
-            severity=problem.severity,
         ))
 
     def check_core(self) -> None:
@@ -234,6 +307,9 @@ class TreeValidator:
                 crd = f"CRD {document.get('apiVersion')} {document.get('kind')}"
                 for error in errors:
                     self.add(TreeProblem(file, index, _pointed_path(error), "CRD002", f"{error.message} ({crd})"))
+                for error in object_meta_errors(document):
+                    self.add(TreeProblem(file, index, _pointed_path(error), "CRD002",
+                                         f"{error.message} (ObjectMeta, Kubernetes {KUBERNETES_VERSION[:-2]} OpenAPI)"))
                 rules = catalog.rules(document)
                 if rules is None:
                     continue
@@ -245,8 +321,7 @@ class TreeValidator:
                                              f"{outcome.message} (CEL rule of the {crd}: {outcome.rule.rule})"))
                     else:
                         self.report.rules_unevaluated += 1
-                        self.add(TreeProblem(file, index, outcome.path, "CRD004", f"{outcome.message} ({crd})",
-                                             severity="warning"))
+                        self.add(TreeProblem(file, index, outcome.path, "CRD004", f"{outcome.message} ({crd})"))
 
     def check_lint(self) -> None:
         for problem in lint_tree(self.tree):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.diagnostics import Severity
+from generator.diagnostics import Diagnostic
 from generator.errors import UsageError
 from generator.pipeline import Prepared, prepare
 
@@ -25,11 +27,34 @@ def display(path: Path) -> str:
         return str(path)
 
 
+STDIN_NAME = "<stdin>"
+
+
+def reads_stdin(args: argparse.Namespace) -> bool:
+    """`--portfolio -`: the portfolio comes on standard input (the commands that only read it)."""
+    return args.portfolio is not None and str(args.portfolio) == "-"
+
+
 def portfolio_path(args: argparse.Namespace) -> Path:
     return Path(args.portfolio or args.root / "portfolio.yaml")
 
 
+def portfolio_name(args: argparse.Namespace) -> str:
+    return STDIN_NAME if reads_stdin(args) else display(portfolio_path(args))
+
+
 def load(args: argparse.Namespace) -> Prepared:
+    if reads_stdin(args):
+        from generator.errors import DiagnosticsError
+        from generator.model.loader import MAX_FILE_BYTES
+
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise DiagnosticsError([Diagnostic(STDIN_NAME, 1, 1, "YAML005", "", f"input is larger than {MAX_FILE_BYTES} bytes")])
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "portfolio.yaml"
+            path.write_bytes(data)
+            return prepare(path, display_name=STDIN_NAME)
     path = portfolio_path(args)
     return prepare(path, display_name=display(path))
 
@@ -57,9 +82,8 @@ def check_models(names: list[str], loaded: Prepared) -> None:
             raise UsageError(f"unknown model {name!r}; models: {', '.join(known)}")
 
 
-def validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = "error") -> ValidationReport:
-    """Every check of the rendered tree; a failed scenario is `stories` (a build still writes a correct tree whose
-    demo stories changed: `scenarios --accept` records the new story, and validate, run in CI, says it is due)."""
+def validate(loaded: Prepared, args: argparse.Namespace) -> ValidationReport:
+    """Every check of the rendered tree, the environments' trees and the scenarios, each at its rule's severity."""
     from generator.admission.checks import scenario_problems
     from generator.admission.scenarios import run_all
     from generator.checks.validate import validate_tree
@@ -85,7 +109,7 @@ def validate(loaded: Prepared, args: argparse.Namespace, *, stories: Severity = 
         report.rules_unevaluated += env_report.rules_unevaluated
     runs = run_all(loaded.portfolio, loaded.tree)
     report.diagnostics = sorted(report.diagnostics + loaded.warnings
-                                + [replace(loaded.source.locate(p), severity=stories) for p in scenario_problems(runs)])
+                                + [loaded.source.locate(p) for p in scenario_problems(runs)])
     return report
 
 

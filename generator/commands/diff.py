@@ -7,13 +7,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.commands.common import load, portfolio_path
+from generator.commands.common import load, portfolio_path, reads_stdin
 from generator.console import EXIT_OK, EXIT_PROBLEMS, Outcome
 from generator.errors import GeneratorError
 from generator.output.semantic_diff import compare, diff_data, diff_text, file_from_git, tree_from_directory, tree_from_git
 from generator.pipeline import prepare
 
 if TYPE_CHECKING:
+    from generator.render.common import Tree
     from generator.review.summary import Side
 
 
@@ -26,7 +27,8 @@ def base_side(args: argparse.Namespace, against: Path) -> tuple[Side | None, str
         text = found.read_text(encoding="utf-8") if found.is_file() else None
     else:
         try:
-            relative = portfolio_path(args).resolve().relative_to(args.root.resolve()).as_posix()
+            relative = "portfolio.yaml" if reads_stdin(args) else \
+                portfolio_path(args).resolve().relative_to(args.root.resolve()).as_posix()
         except ValueError:
             relative = portfolio_path(args).name
         text = file_from_git(args.root, args.against, relative)
@@ -56,4 +58,17 @@ def run(args: argparse.Namespace) -> Outcome:
     else:
         text = diff_text(changes)
     counts = {c: sum(x.change == c for x in changes) for c in ("added", "changed", "removed")}
-    return Outcome("diff", code, text=text, diagnostics=loaded.warnings, summary=counts, result=diff_data(changes))
+    stale = on_disk_note(args, loaded.tree)
+    return Outcome("diff", code, text=text, note=stale, diagnostics=loaded.warnings, summary=counts,
+                   result=diff_data(changes, notes=[stale] if stale else []))
+
+
+def on_disk_note(args: argparse.Namespace, tree: Tree) -> str:
+    """Why a hand edit of gitops/ is not in this diff, when there is one: the diff compares what portfolio.yaml renders."""
+    from generator.output.tree import OUTPUT_ROOT, diff_tree
+
+    if not (args.root / OUTPUT_ROOT).is_dir() or not diff_tree(tree, args.root):
+        return ""
+    return (f"note: {OUTPUT_ROOT}/ on disk differs from what the portfolio renders (a hand edit, or no build since the "
+            "last edit); this diff compares the rendered tree, which Argo CD will get once it is built: "
+            "`python -m generator build --check` shows the difference")

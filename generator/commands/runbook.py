@@ -8,7 +8,7 @@ from generator.admission.scenarios import run_all
 from generator.commands.common import load
 from generator.console import EXIT_OK, Outcome
 from generator.errors import UsageError
-from generator.output.tree import atomic_write
+from generator.output.files import write_file
 from generator.runbook import SECTIONS, build_runbook
 from generator.runbook.formats import to_markdown, to_notebook, to_shell
 
@@ -34,9 +34,6 @@ def run(args: argparse.Namespace) -> Outcome:
     else:
         text = to_markdown(title, sections)
     if args.output:
-        try:
-            atomic_write(args.output, text, create_parents=False)
-        except OSError as error:
-            raise UsageError(f"-o {args.output}: cannot write: {error.strerror or error}") from error
+        write_file(args.output, text)  # a symlink written through, a FIFO or device written into, never replaced
         text = f"wrote {args.output}\n"
     return Outcome("runbook", EXIT_OK, text=text, diagnostics=loaded.warnings)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from generator.commands.common import display, portfolio_path
+from generator.commands.editing import PortfolioFile
 from generator.console import EXIT_OK, Outcome
 from generator.errors import UsageError
-from generator.model.edit import set_model_states
-from generator.model.loader import read_portfolio_text
-from generator.output.tree import atomic_write
-from generator.pipeline import prepare
+from generator.model.edit import replace_scalars, set_model_states
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -22,13 +17,12 @@ def run(args: argparse.Namespace) -> Outcome:
         if state not in ("active", "queued"):
             raise UsageError(f"{assignment!r}: write MODEL=active or MODEL=queued")
         states[name] = state
-    path = portfolio_path(args)
-    new_text, changes = set_model_states(read_portfolio_text(path).decode("utf-8"), states)
-    with tempfile.TemporaryDirectory() as scratch:  # the edited portfolio must pass every check before it replaces the old
-        candidate = Path(scratch) / path.name
-        candidate.write_text(new_text, encoding="utf-8")
-        prepared = prepare(candidate, display_name=display(path))
+    file = PortfolioFile.read(args)
+    plain, source, _ = file.load()
+    edits, changes = set_model_states(plain, source, states)
+    new_text = replace_scalars(file.text, edits, file.name)
+    warnings = file.check(new_text, args)  # the edited portfolio must pass every check before it replaces the old
     if changes:
-        atomic_write(path, new_text)
-    lines = [f"{display(path)}: {c.model}: state {c.old} -> {c.new}" for c in changes] or [f"{display(path)}: nothing to change"]
-    return Outcome("set-state", EXIT_OK, text="\n".join(lines) + "\n", diagnostics=prepared.warnings)
+        file.write(new_text)
+    lines = [f"{file.name}: {c.model}: state {c.old} -> {c.new}" for c in changes] or [f"{file.name}: nothing to change"]
+    return Outcome("set-state", EXIT_OK, text="\n".join(lines) + "\n", diagnostics=warnings)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from generator.model.portfolio import Flavor, Model, Portfolio, Resources, Team
+from generator.model.portfolio import Cohort, Flavor, Model, Portfolio, Resources, Team
 from generator.model.quantity import format_quantity, parse_quantity
 
 Tier = Literal["oci", "s3"]
@@ -109,9 +109,10 @@ def cpu_quota(portfolio: Portfolio) -> tuple[str, str]:
     return format_quantity(cpu, like="1"), format_quantity(memory, like="1Gi")
 
 
-def team_cpu_quota(team: Team, portfolio: Portfolio) -> tuple[str, str]:
-    """(cpu, memory) nominal quota of a team on the CPU flavor: what its GPUs' share of their nodes holds, so the
-    teams' CPU quotas add up to the nodes' as their GPU quotas add up to the flavors'."""
+def team_cpu_quota(team: Team | Cohort, portfolio: Portfolio) -> tuple[str, str]:
+    """(cpu, memory) nominal quota of a team (or a cohort's own pool) on the CPU flavor: what its GPUs' share of their
+    nodes holds, so the teams' and cohorts' CPU quotas add up to the nodes' as their GPU quotas add up to the
+    flavors'."""
     flavors = {f.name: f for f in portfolio.flavors}
     cpu, memory = Decimal(0), Decimal(0)
     for quota in team.quota:
@@ -120,6 +121,23 @@ def team_cpu_quota(team: Team, portfolio: Portfolio) -> tuple[str, str]:
             cpu += parse_quantity(flavor.cpu_per_node) * quota.gpus / flavor.gpus_per_node
             memory += parse_quantity(flavor.memory_per_node) * quota.gpus / flavor.gpus_per_node
     return format_quantity(cpu, like="1"), format_quantity(memory.to_integral_value(), like="1Gi")
+
+
+def team_cohort(team: Team, portfolio: Portfolio) -> str:
+    """The cohort a team's ClusterQueue belongs to."""
+    return team.cohort or portfolio.kueue.cohort
+
+
+def cohort_parent(cohort: Cohort, portfolio: Portfolio) -> str | None:
+    """The cohort above; the root (named like kueue.cohort) has none."""
+    if cohort.name == portfolio.kueue.cohort:
+        return None
+    return cohort.parent or portfolio.kueue.cohort
+
+
+def fair_weight(weight: float) -> str:
+    """A fair-sharing weight as the quantity Kueue reads: 2 -> "2", 0.5 -> "0.5"."""
+    return format(Decimal(repr(weight)).normalize(), "f")
 
 
 def team_namespace(team: Team) -> str:
@@ -244,6 +262,17 @@ def registrations(portfolio: Portfolio) -> list[tuple[str, list[Model]]]:
     for model in portfolio.models:
         groups.setdefault(job_namespace(model, portfolio, portfolio.model_registry.namespace), []).append(model)
     return list(groups.items())
+
+
+# The predictors' ServiceAccount, one per serving namespace (see render/access.py for why).
+MODEL_SERVER = "model-server"
+
+
+def mounts_api_token(model: Model) -> bool:
+    """Whether the model's pod carries its ServiceAccount's API token: when the model asks for it, and always with auth,
+    because OpenShift AI's KServe sets automountServiceAccountToken for the kube-rbac-proxy it puts beside vLLM (which
+    reviews each caller's token and access with it), whatever the InferenceService says."""
+    return model.auth or model.service_account_token
 
 
 def model_callers(model: Model, portfolio: Portfolio) -> list[str]:

@@ -273,11 +273,15 @@ class BorrowWithinCohort(Spec):
 
 
 class FlavorFungibility(Spec):
-    when_can_borrow: Literal["Borrow", "TryNextFlavor"] = Field(
-        "Borrow", description="v1beta1 flavorFungibility.whenCanBorrow.", examples=["Borrow"]
+    # Kueue v0.15+ stores MayStopSearch for the older Borrow and Preempt and reads it back so: the tree writes the
+    # stored spelling, or Argo CD would see the ClusterQueue out of sync forever. The older spellings are accepted.
+    when_can_borrow: Literal["MayStopSearch", "Borrow", "TryNextFlavor"] = Field(
+        "MayStopSearch", description="flavorFungibility.whenCanBorrow: MayStopSearch (stop at the first flavor that fits by "
+        "borrowing; Borrow is its older spelling, written as MayStopSearch) or TryNextFlavor.", examples=["MayStopSearch"]
     )
-    when_can_preempt: Literal["Preempt", "TryNextFlavor"] = Field(
-        "TryNextFlavor", description="v1beta1 flavorFungibility.whenCanPreempt.", examples=["TryNextFlavor"]
+    when_can_preempt: Literal["MayStopSearch", "Preempt", "TryNextFlavor"] = Field(
+        "TryNextFlavor", description="flavorFungibility.whenCanPreempt: TryNextFlavor, or MayStopSearch (stop at the first "
+        "flavor that fits by preempting; Preempt is its older spelling, written as MayStopSearch).", examples=["TryNextFlavor"]
     )
 
 
@@ -313,8 +317,17 @@ class Kueue(Spec):
         examples=["rhoai-main-queue"],
     )
     cohort: DnsLabel = Field(
-        "gpuaas", description="With teams: the cohort the teams' ClusterQueues share, lending and borrowing quota.",
+        "gpuaas", description="With teams: the cohort the teams' ClusterQueues share, lending and borrowing quota; with "
+        "cohorts, the root of the cohort tree.",
         examples=["gpuaas"],
+    )
+    fair_sharing: bool = Field(
+        False,
+        description="The cluster's Kueue runs with fair sharing (a cluster-wide setting of the Kueue configuration: on "
+        "the Red Hat build of Kueue, the Kueue object's spec.config.preemption.preemptionPolicy FairSharing; the "
+        "runbook's prerequisites check it). Unused quota then goes to the team or cohort with the lowest weighted share, "
+        "and preemption evens shares out; without it, Kueue's classical preemption applies.",
+        examples=[False],
     )
     local_queue: DnsLabel = Field(
         "default", description="LocalQueue in the serving namespace; model pods join it by label.", examples=["default"]
@@ -384,6 +397,41 @@ class TeamQuota(Spec):
     )
 
 
+# Kueue's spec.fairSharing.weight: a comparative advantage when competing for unused quota (0: always last).
+FairWeight = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class CohortQuota(TeamQuota):
+    gpus: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        description="GPUs of the flavor the cohort itself holds, on top of its teams' quotas: a pool the teams under it "
+        "share (and lend to the cohort above, within lendingLimit).", examples=[4])
+    borrowing_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most GPUs of the flavor the whole subtree may borrow from the cohort above; by default no "
+        "limit. Only for a cohort with a parent.", examples=[4],
+    )
+    lending_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Most GPUs of the flavor the whole subtree (the cohort's pool and what its teams lend) lends to "
+        "the cohort above; by default all it does not use. Only for a cohort with a parent.", examples=[4],
+    )
+
+
+class Cohort(Spec):
+    name: DnsLabel = Field(description="Cohort name: an organisation or department, a Kueue Cohort object.",
+                           examples=["research"])
+    parent: DnsLabel | None = Field(
+        None, description="The cohort above this one; by default kueue.cohort, the root of the tree. A cohort named like "
+        "kueue.cohort is the root itself (it has no parent).", examples=["gpuaas"],
+    )
+    quota: list[CohortQuota] = Field(
+        default_factory=list, description="GPU quota of the cohort itself, per flavor; by default none: the cohort only "
+        "pools what its teams lend.", examples=[[{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 4}]],
+    )
+    weight: FairWeight | None = Field(
+        None, description="Fair-sharing weight of the cohort among its siblings (spec.fairSharing.weight; with "
+        "kueue.fairSharing); by default 1.", examples=[2],
+    )
+
+
 class Team(Spec):
     name: DnsLabel = Field(description="Team name, also its ClusterQueue's name.", examples=["search"])
     namespace: DnsLabel | None = Field(
@@ -394,6 +442,14 @@ class Team(Spec):
         default_factory=list,
         description="The team's nominal GPU quota per flavor. A flavor not listed has quota 0: the team only borrows it.",
         examples=[[{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 2}]],
+    )
+    cohort: DnsLabel | None = Field(
+        None, description="The cohort the team's ClusterQueue belongs to: a cohorts[] name, or kueue.cohort (the "
+        "default).", examples=["research"],
+    )
+    weight: FairWeight | None = Field(
+        None, description="Fair-sharing weight of the team's ClusterQueue among its cohort's members "
+        "(spec.fairSharing.weight; with kueue.fairSharing); by default 1.", examples=[2],
     )
 
 
@@ -461,6 +517,12 @@ class Vllm(Spec):
     )
 
 
+class SecretKeyRef(Spec):
+    secret: DnsSubdomain = Field(description="A Secret in the model's namespace (never in this repository).",
+                                 examples=["vllm-api-key"])
+    key: SecretKey = Field(description="The key of the value in that Secret.", examples=["token"])
+
+
 class Model(Spec):
     name: DnsLabel = Field(
         description="InferenceService name and served model name.", examples=["mistral-3-bf16"]
@@ -503,6 +565,13 @@ class Model(Spec):
     resources: Resources | None = Field(
         None, description="CPU and memory of the model pod; defaults to modelDefaults.resources for its GPU count."
     )
+    secret_env: dict[EnvName, SecretKeyRef] = Field(
+        default_factory=dict,
+        description="Environment of the model's vLLM container read from Secrets (valueFrom.secretKeyRef): the way to "
+        "give vLLM an API key or a token. vLLM reads VLLM_API_KEY itself; a flag can name the variable, as in "
+        "extraArgs: ['--api-key=$(VLLM_API_KEY)'], which Kubernetes expands from the container's env.",
+        examples=[{"VLLM_API_KEY": {"secret": "vllm-api-key", "key": "token"}}],
+    )
     annotations: dict[LabelKey, str] = Field(
         default_factory=dict,
         description="More annotations on the InferenceService (the generator's own annotations win).",
@@ -523,6 +592,13 @@ class Model(Spec):
     callers: list[DnsLabel] | None = Field(
         None, description="ServiceAccounts of the serving namespace that may call this model; by default "
         "modelDefaults.callers.", examples=[["team-a-app"]],
+    )
+    service_account_token: bool = Field(
+        False,
+        description="Mount the API token of the predictor's ServiceAccount (model-server, one per serving namespace) in "
+        "the model's pod. vLLM calls no Kubernetes API, so by default none is mounted; with auth on, OpenShift AI mounts "
+        "it all the same, for the authenticating proxy beside vLLM (it reviews each caller's token with it).",
+        examples=[False],
     )
     upload_volume_size: Quantity | None = Field(
         None, description="Size of the upload scratch volume; defaults to the weights (sizeGB, in GiB) plus a fifth for "
@@ -610,6 +686,12 @@ class Portfolio(Spec):
     kueue: Kueue = Field(default_factory=Kueue, description="Kueue queues and policies.")
     flavors: Annotated[list[Flavor], Field(min_length=1)] = Field(
         description="GPU node flavors, in the order Kueue tries them."
+    )
+    cohorts: list[Cohort] = Field(
+        default_factory=list,
+        description="With teams: a tree of cohorts (organisations, departments) above the teams' ClusterQueues, each a "
+        "Kueue Cohort with GPU quota of its own, lending and borrowing limits and a parent. Without cohorts the teams "
+        "share the one flat cohort kueue.cohort.",
     )
     teams: list[Team] = Field(
         default_factory=list,

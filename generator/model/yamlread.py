@@ -92,7 +92,7 @@ class ReadYaml:
 
 
 
-def _path_key(key: Any) -> str | int:
+def path_key(key: Any) -> str | int:
     """A key as a field path holds it: strings and integers as they are, floats, booleans and null as text."""
     return key if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)) else str(key)
 
@@ -120,7 +120,7 @@ class _Reader:
             return (), False
         top = self.stack[-1]
         if isinstance(top.value, dict):
-            return (top.path if top.expecting_key else (*top.path, _path_key(top.key))), top.expecting_key
+            return (top.path if top.expecting_key else (*top.path, path_key(top.key))), top.expecting_key
         return (*top.path, len(top.value)), False
 
     def _attach(self, value: Any, position: tuple[int, int], *, plain_merge: bool = False) -> None:
@@ -148,7 +148,7 @@ class _Reader:
                 raise YamlProblem("YAML001", "a merge key (<<) takes a mapping or a list of mappings", *position)
             top.merges += merged
             return
-        child = (*top.path, _path_key(key))
+        child = (*top.path, path_key(key))
         assert top.key_mark is not None
         self._record(child, top.key_mark, key=True)
         self._record(child, position)
@@ -199,7 +199,7 @@ class _Reader:
                 raise YamlProblem("YAML006", f"aliases expand the document to more than {limit} nodes")
             if self.stack and not (isinstance(self.stack[-1].value, dict) and self.stack[-1].expecting_key):
                 top = self.stack[-1]
-                target = (*top.path, len(top.value)) if isinstance(top.value, list) else (*top.path, _path_key(top.key))
+                target = (*top.path, len(top.value)) if isinstance(top.value, list) else (*top.path, path_key(top.key))
                 cut = len(anchor_path)
                 for entry_path, is_key, entry_position in entries:
                     self._record((*target, *entry_path[cut:]), entry_position, key=is_key)

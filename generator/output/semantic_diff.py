@@ -163,17 +163,43 @@ _QUOTA = re.compile(r"^spec\.resourceGroups\[[^\]]*\]\.flavors\[(?P<flavor>[^\]]
 
 
 def quota_story(change: ResourceChange, field: FieldChange) -> str | None:
-    """`ClusterQueue q: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8` for a quota field, else None."""
-    match = _QUOTA.match(field.path) if change.key[1] == "ClusterQueue" else None
+    """`ClusterQueue q: nvidia-l4-4gpu nvidia.com/gpu nominalQuota 4 -> 8` (or a Cohort's) for a quota field, else
+    None."""
+    match = _QUOTA.match(field.path) if change.key[1] in ("ClusterQueue", "Cohort") else None
     if match is None:
         return None
-    return (f"ClusterQueue {change.key[3]}: {match['flavor']} {match['resource']} {match['field']} "
+    return (f"{change.key[1]} {change.key[3]}: {match['flavor']} {match['resource']} {match['field']} "
             f"{_short(field.old)} -> {_short(field.new)}")
 
 
-def review_notes(changes: list[ResourceChange]) -> list[str]:
-    """What a reviewer must know that the fields alone do not say: changes the cluster will refuse."""
+PROFILE_NAME = 'metadata.annotations["opendatahub.io/hardware-profile-name"]'
+
+
+def hardware_profile_notes(changes: list[ResourceChange]) -> list[str]:
+    """The dashboard HardwareProfiles the InferenceServices name from now on: objects this tree does not hold (unless
+    it renders them, with teams), which must exist when Argo CD syncs."""
+    rendered = {c.key[3] for c in changes if c.key[1] == "HardwareProfile" and c.change == "added"}
+    named: dict[str, list[tuple[str, str]]] = {}
+    for change in changes:
+        if change.key[1] != "InferenceService":
+            continue
+        for field in change.fields:
+            if field.path == PROFILE_NAME and isinstance(field.new, str) and field.new != field.old:
+                named.setdefault(field.new, []).append((change.key[3], str(field.old) if field.old else "none"))
     notes = []
+    for profile, models in sorted(named.items()):
+        was = sorted({old for _, old in models})
+        where = ("this tree adds it" if profile in rendered else
+                 "the dashboard's object, not this tree's: it must exist before the sync "
+                 "(`python -m generator runbook prerequisites` checks it)")
+        notes.append(f"HardwareProfile {profile}: now named by {', '.join(sorted(m for m, _ in models))} (before: "
+                     f"{', '.join(was)}); {where}")
+    return notes
+
+
+def review_notes(changes: list[ResourceChange]) -> list[str]:
+    """What a reviewer must know that the fields alone do not say: changes the cluster will refuse, objects it needs."""
+    notes = hardware_profile_notes(changes)
     for change in changes:
         for field in change.fields:
             if field.path == QUEUE_LABEL and field.old is not None:
@@ -202,10 +228,10 @@ def diff_text(changes: list[ResourceChange]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_data(changes: list[ResourceChange]) -> dict[str, object]:
+def diff_data(changes: list[ResourceChange], *, notes: list[str] | None = None) -> dict[str, object]:
     return {"changes": [{"group": c.key[0], "kind": c.key[1], "namespace": c.key[2], "name": c.key[3], "change": c.change,
                          "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields]} for c in changes],
-            "notes": review_notes(changes)}
+            "notes": review_notes(changes) + (notes or [])}
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the files were written by PyYAML: read them as it does

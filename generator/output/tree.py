@@ -12,6 +12,7 @@ or written when the tree on disk is already up to date.
 from __future__ import annotations
 
 import difflib
+import errno
 import fcntl
 import json
 import os
@@ -201,6 +202,12 @@ def _finish(root: Path, journal: Mapping[str, Any]) -> None:
         _remove_empty_parents(target.parent, root / OUTPUT_ROOT)
 
 
+def _advice(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space (the disk or your quota is full) and run `python -m generator build` again"
+    return "fix the cause and run `python -m generator build` again"
+
+
 def _leftovers(root: Path) -> list[Path]:
     return sorted(p for p in root.glob(f"{STAGING}.*")) + sorted(root.glob(f".{JOURNAL}.*.tmp"))
 
@@ -215,8 +222,12 @@ def _recover(root: Path) -> bool:
         except (OSError, ValueError) as error:
             raise GeneratorError(f"{journal_path}: unreadable journal of an interrupted build ({error}); remove it and "
                                  f"{STAGING}.* and build again") from error
-        _finish(root, journal)
-        journal_path.unlink()
+        try:
+            _finish(root, journal)
+            journal_path.unlink()
+        except OSError as error:
+            raise InterruptedBuild(f"could not finish the switch an interrupted build began: {error.strerror or error}; "
+                                   f"the journal {JOURNAL} still holds it; {_advice(error)}") from error
         finished = True
     for leftover in _leftovers(root):
         if leftover.is_dir():
@@ -239,7 +250,10 @@ def write_tree(tree: Tree, root: Path) -> WriteReport:
     outside = [p for p in files if not p.startswith(f"{OUTPUT_ROOT}/") or ".." in Path(p).parts]
     if outside:
         raise GeneratorError(f"refusing to write outside {OUTPUT_ROOT}/: {', '.join(outside)}")
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GeneratorError(f"{root}: cannot create the root: {error.strerror or error}; {_advice(error)}") from error
     _refuse_symlinked_root(root)
     switch = _plan(files, root)
     if not switch.writes and not switch.removes and interruption(root) is None and not _leftovers(root):
@@ -259,12 +273,25 @@ def write_tree(tree: Tree, root: Path) -> WriteReport:
         try:
             staging = _stage(switch, root)
         except OSError as error:
-            raise GeneratorError(f"nothing was written: could not stage the new tree: {error.strerror or error}") from error
+            raise GeneratorError(f"nothing was written: could not stage the new tree: {error.strerror or error}; "
+                                 f"{OUTPUT_ROOT}/ is as it was; {_advice(error)}") from error
         journal = {"staging": staging.name, "writes": sorted(switch.writes), "removes": switch.removes}
-        atomic_write(root / JOURNAL, json.dumps(journal, indent=1) + "\n")
-        _fsync_dir(root)
-        _finish(root, journal)
-        (root / JOURNAL).unlink()
+        try:
+            atomic_write(root / JOURNAL, json.dumps(journal, indent=1) + "\n")
+            _fsync_dir(root)
+        except OSError as error:
+            (root / JOURNAL).unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise GeneratorError(f"nothing was written: could not write the build's journal: {error.strerror or error}; "
+                                 f"{OUTPUT_ROOT}/ is as it was; {_advice(error)}") from error
+        try:
+            _finish(root, journal)
+            (root / JOURNAL).unlink()
+        except OSError as error:
+            raise InterruptedBuild(
+                f"the switch to the new tree stopped half-way: {error.strerror or error}; the journal {JOURNAL} keeps "
+                f"what remains to do, `build --check` reports it, and the next `python -m generator build` finishes it: "
+                f"{_advice(error)}") from error
         shutil.rmtree(staging, ignore_errors=True)
     report.written = sorted(switch.writes)
     report.unchanged = sorted(switch.unchanged)

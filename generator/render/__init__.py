@@ -8,7 +8,7 @@ from collections.abc import Callable
 from generator.model.environments import environment_portfolio
 from generator.model.portfolio import Portfolio
 from generator.render.access import render_access
-from generator.render.applications import AppRoot, app_roots, in_one_wave, root_of
+from generator.render.applications import AppRoot, app_roots, in_one_wave, rendered_roots, root_of
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, render_argocd, render_bootstrap
 from generator.render.common import Document, Tree
 from generator.render.inference import render_inference
@@ -71,11 +71,6 @@ def render_serving(portfolio: Portfolio) -> Tree:
             _add_root(tree, f"{base}/{folder}", files)
         tree[f"{base}/kustomization.yaml"] = [kustomization(list(components))]
     return tree
-
-
-def rendered_roots(portfolio: Portfolio, serving: Tree) -> list[AppRoot]:
-    """The Applications the serving tree needs: every root that holds documents."""
-    return [root for root in app_roots(portfolio) if f"{root.base_path(portfolio)}/kustomization.yaml" in serving]
 
 
 def files_of(tree: Tree, folder: str) -> Tree:

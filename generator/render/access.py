@@ -1,12 +1,20 @@
-"""Who may call each model: its callers' ServiceAccounts, and a Role allowing `get` on that one InferenceService.
+"""Who may call each model (its callers' ServiceAccounts, and a Role allowing `get` on that one InferenceService), and
+who the model itself runs as.
 
 With `security.opendatahub.io/enable-auth: "true"` OpenShift AI puts the model behind kube-rbac-proxy, which asks
 the API server whether the caller's token may `get` the InferenceService (a SubjectAccessReview).
+
+The predictors run as `model-server`, one ServiceAccount per serving namespace, not as the namespace's `default`:
+for a model with auth, odh-model-controller binds the predictor's ServiceAccount to system:auth-delegator (a
+ClusterRoleBinding <namespace>-<account>-auth-delegator) so the proxy may review tokens; on `default` that right
+would go to every pod of the namespace that runs as `default`. One per namespace rather than one per model: vLLM
+calls no Kubernetes API, so the account carries no right but that one, and 5,000 models make 20 accounts and 20
+cluster-wide bindings, not 5,000.
 """
 
 from __future__ import annotations
 
-from generator.model.derive import model_callers, model_namespace, serving_namespaces
+from generator.model.derive import MODEL_SERVER, model_callers, model_namespace, serving_namespaces
 from generator.model.portfolio import Portfolio
 from generator.render.common import Document, metadata
 
@@ -21,6 +29,13 @@ def caller_accounts(portfolio: Portfolio) -> list[Document]:
     return [{"apiVersion": "v1", "kind": "ServiceAccount",
              "metadata": metadata(name, namespace=namespace, labels=COMPONENT, wave="model-access"),
              "automountServiceAccountToken": False} for namespace, names in wanted.items() for name in names]
+
+
+def model_server_accounts(portfolio: Portfolio) -> list[Document]:
+    """The predictors' ServiceAccount in each serving namespace; a pod mounts its token only when it says so."""
+    return [{"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": metadata(MODEL_SERVER, namespace=namespace, labels=COMPONENT, wave="model-access"),
+             "automountServiceAccountToken": False} for namespace in serving_namespaces(portfolio)]
 
 
 def caller_role(model: str, namespace: str) -> Document:
@@ -44,7 +59,7 @@ def caller_binding(model: str, callers: list[str], namespace: str) -> Document:
 
 
 def render_access(portfolio: Portfolio) -> dict[str, list[Document]]:
-    files: dict[str, list[Document]] = {}
+    files: dict[str, list[Document]] = {f"{MODEL_SERVER}.yaml": model_server_accounts(portfolio)}
     accounts = caller_accounts(portfolio)
     if accounts:
         files["callers.yaml"] = accounts

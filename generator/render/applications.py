@@ -77,6 +77,11 @@ def app_roots(portfolio: Portfolio) -> list[AppRoot]:
     return roots
 
 
+def rendered_roots(portfolio: Portfolio, serving: Tree) -> list[AppRoot]:
+    """The Applications the serving tree needs: every root that holds documents."""
+    return [root for root in app_roots(portfolio) if f"{root.base_path(portfolio)}/kustomization.yaml" in serving]
+
+
 def documents_by_root(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> dict[AppRoot, list[Document]]:
     """The resources of each Application's path (its base), from one pass over the serving tree."""
     prefixes = {root.base_path(portfolio): root for root in roots}

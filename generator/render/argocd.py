@@ -26,6 +26,7 @@ CLUSTER_SCOPED = {
     ("", "Namespace"): "namespaces",
     ("kueue.x-k8s.io", "ResourceFlavor"): "resourceflavors",
     ("kueue.x-k8s.io", "ClusterQueue"): "clusterqueues",
+    ("kueue.x-k8s.io", "Cohort"): "cohorts",
     ("kueue.x-k8s.io", "WorkloadPriorityClass"): "workloadpriorityclasses",
 }
 MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"]

@@ -36,8 +36,8 @@ def metadata(
     all_labels = {**MANAGED_BY, **(labels or {})}
     meta["labels"] = all_labels
     all_annotations = dict(annotations or {})
-    if wave is not None:
-        all_annotations = {SYNC_WAVE: str(WAVES[wave]), **all_annotations}
+    if wave is not None:  # first in the mapping, and the generator's value wins (ANN001 refuses a model's own)
+        all_annotations = {SYNC_WAVE: str(WAVES[wave]), **{k: v for k, v in all_annotations.items() if k != SYNC_WAVE}}
     if all_annotations:
         meta["annotations"] = all_annotations
     return meta

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from generator.model.derive import (
+    MODEL_SERVER,
     hardware_profile,
     is_stopped,
     model_namespace,
     model_resources,
+    mounts_api_token,
     node_selector,
     storage_tier,
     storage_uri,
@@ -20,6 +22,7 @@ from generator.render.common import (
     metadata,
     restricted_container_security,
     restricted_pod_security,
+    secret_env,
 )
 
 STOP_ANNOTATION = "serving.kserve.io/stop"
@@ -61,8 +64,9 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
     if storage_tier(model, portfolio) == "s3":
         model_spec["storage"] = {"key": portfolio.storage.s3.connection_secret}
     model_spec["args"] = vllm_args(model, portfolio)
-    if portfolio.model_defaults.env:
-        model_spec["env"] = env_list(portfolio.model_defaults.env)
+    env = env_list(portfolio.model_defaults.env) + [secret_env(name, ref.secret, ref.key) for name, ref in model.secret_env.items()]
+    if env:
+        model_spec["env"] = env
     model_spec["securityContext"] = restricted_container_security()
     model_spec["resources"] = {
         "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory, gpu: str(model.gpus)},
@@ -73,6 +77,8 @@ def inference_service(model: Model, portfolio: Portfolio) -> Document:
         "maxReplicas": portfolio.model_defaults.max_replicas,
         # Under a full quota a rolling update deadlocks: the new pod waits for the old pod's quota.
         "deploymentStrategy": {"type": "Recreate"},
+        "serviceAccountName": MODEL_SERVER,
+        "automountServiceAccountToken": mounts_api_token(model),
         "securityContext": restricted_pod_security(),
     }
     selector = node_selector(model, portfolio)

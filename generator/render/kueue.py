@@ -8,11 +8,20 @@ ResourceFlavor places the pod)."""
 
 from __future__ import annotations
 
-from generator.model.derive import cpu_quota, flavor_node_labels, team_cpu_quota, team_namespace
-from generator.model.portfolio import Portfolio, Team
+from generator.model.derive import (
+    cohort_parent,
+    cpu_quota,
+    fair_weight,
+    flavor_node_labels,
+    team_cohort,
+    team_cpu_quota,
+    team_namespace,
+)
+from generator.model.portfolio import Cohort, Portfolio, Team, TeamQuota
 from generator.render.common import Document, gpu_toleration, metadata
 
 API_VERSION = "kueue.x-k8s.io/v1beta1"  # what the target cluster (Red Hat build of Kueue) serves
+COHORT_API_VERSION = "kueue.x-k8s.io/v1beta2"  # Kueue 0.16 (Red Hat build of Kueue 1.3) stores Cohorts as v1beta2
 # Argo CD's dry run fails on a kind whose CRD the same sync installs or that is not served yet.
 DEFAULT_QUEUE = "kueue.x-k8s.io/default-queue"
 SKIP_DRY_RUN = {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}
@@ -45,18 +54,21 @@ def resource_flavors(portfolio: Portfolio) -> list[Document]:
     ]
 
 
-def _gpu_resource(portfolio: Portfolio, flavor: str, team: Team | None) -> Document:
-    gpu = portfolio.cluster.gpu_resource
-    if team is None:
-        quota = next(f.quota.gpus for f in portfolio.flavors if f.name == flavor)
-        return {"name": gpu, "nominalQuota": str(quota)}
-    share = next((q for q in team.quota if q.flavor == flavor), None)
+def _limits(gpu: str, share: TeamQuota | None) -> Document:
     resource: Document = {"name": gpu, "nominalQuota": str(share.gpus if share else 0)}
     if share and share.borrowing_limit is not None:
         resource["borrowingLimit"] = str(share.borrowing_limit)
     if share and share.lending_limit is not None:
         resource["lendingLimit"] = str(share.lending_limit)
     return resource
+
+
+def _gpu_resource(portfolio: Portfolio, flavor: str, team: Team | None) -> Document:
+    gpu = portfolio.cluster.gpu_resource
+    if team is None:
+        quota = next(f.quota.gpus for f in portfolio.flavors if f.name == flavor)
+        return {"name": gpu, "nominalQuota": str(quota)}
+    return _limits(gpu, next((q for q in team.quota if q.flavor == flavor), None))
 
 
 def cluster_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
@@ -72,7 +84,8 @@ def cluster_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
     if borrow is not None:
         preemption["borrowWithinCohort"] = {"policy": borrow.policy, **(
             {"maxPriorityThreshold": borrow.max_priority_threshold} if borrow.max_priority_threshold is not None else {})}
-    spec: Document = {"cohort": kueue.cohort} if team is not None else {}
+    spec: Document = {"cohort": team_cohort(team, portfolio)} if team is not None else {}
+    fair: Document = {"fairSharing": {"weight": fair_weight(team.weight)}} if team and team.weight is not None else {}
     return {
         "apiVersion": API_VERSION,
         "kind": "ClusterQueue",
@@ -100,11 +113,42 @@ def cluster_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
             ],
             "preemption": preemption,
             "flavorFungibility": {
-                "whenCanBorrow": kueue.flavor_fungibility.when_can_borrow,
-                "whenCanPreempt": kueue.flavor_fungibility.when_can_preempt,
+                "whenCanBorrow": stored_fungibility(kueue.flavor_fungibility.when_can_borrow),
+                "whenCanPreempt": stored_fungibility(kueue.flavor_fungibility.when_can_preempt),
             },
+            **fair,
         },
     }
+
+
+def stored_fungibility(value: str) -> str:
+    """The spelling Kueue stores and reads back: Borrow and Preempt convert one way to MayStopSearch
+    (kueue apis/kueue/v1beta1/clusterqueue_conversion.go), so writing them keeps the ClusterQueue out of sync."""
+    return "MayStopSearch" if value in ("Borrow", "Preempt") else value
+
+
+def cohort(portfolio: Portfolio, node: Cohort) -> Document:
+    """An organisation's Cohort: its parent, the GPUs it holds itself (with its subtree's lending and borrowing limits)
+    and its fair-sharing weight."""
+    spec: Document = {}
+    parent = cohort_parent(node, portfolio)
+    if parent:
+        spec["parentName"] = parent
+    groups = []
+    if any(q.gpus for q in node.quota):  # a pool of GPUs comes with its nodes' cpu and memory
+        cpu, memory = team_cpu_quota(node, portfolio)
+        groups.append({"coveredResources": ["cpu", "memory"], "flavors": [{"name": portfolio.kueue.cpu_flavor.name,
+                       "resources": [{"name": "cpu", "nominalQuota": cpu}, {"name": "memory", "nominalQuota": memory}]}]})
+    if node.quota:
+        groups.append({
+            "coveredResources": [portfolio.cluster.gpu_resource],
+            "flavors": [{"name": q.flavor, "resources": [_limits(portfolio.cluster.gpu_resource, q)]} for q in node.quota],
+        })
+    if groups:
+        spec["resourceGroups"] = groups
+    if node.weight is not None:
+        spec["fairSharing"] = {"weight": fair_weight(node.weight)}
+    return {"apiVersion": COHORT_API_VERSION, "kind": "Cohort", "metadata": _kueue_metadata(node.name), "spec": spec}
 
 
 def local_queue(portfolio: Portfolio, team: Team | None = None) -> Document:
@@ -174,6 +218,7 @@ def render_kueue(portfolio: Portfolio) -> dict[str, list[Document]]:
         files = {
             "namespaces.yaml": team_namespaces(portfolio),
             "resource-flavors.yaml": resource_flavors(portfolio),
+            **({"cohorts.yaml": [cohort(portfolio, c) for c in portfolio.cohorts]} if portfolio.cohorts else {}),
             "cluster-queues.yaml": [cluster_queue(portfolio, team) for team in portfolio.teams],
             "local-queues.yaml": [local_queue(portfolio, team) for team in portfolio.teams],
             "hardware-profiles.yaml": hardware_profiles(portfolio),

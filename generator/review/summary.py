@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from generator.admission.plan import Snapshot, plan
 from generator.admission.scenarios import ScenarioRun, describe, run_all
-from generator.model.derive import storage_tier
+from generator.model.derive import cohort_parent, fair_weight, storage_tier, team_cohort
 from generator.model.portfolio import Portfolio
 from generator.output.semantic_diff import ResourceChange, diff_text
 from generator.render.common import Tree
@@ -55,6 +55,39 @@ def _quota(old: Side, new: Side, gpu: str) -> list[str]:
             if before.get(flavor) != after.get(flavor)]
     return ["### GPU quota per flavor", "",
             *(_table(("flavor", "before", "after"), rows) if rows else ["No GPU quota changed."]), ""]
+
+
+def _cohorts(old: Side, new: Side) -> list[str]:
+    """The cohort tree, where either side has one: parents, each cohort's own GPUs and limits, weights, fair sharing."""
+    if not (old.portfolio.cohorts or new.portfolio.cohorts or
+            old.portfolio.kueue.fair_sharing != new.portfolio.kueue.fair_sharing):
+        return []
+
+    def describe_tree(side: Side) -> dict[str, str]:
+        p = side.portfolio
+        out = {}
+        for c in p.cohorts:
+            quota = ", ".join(f"{q.flavor} {q.gpus}" + (f" lend<={q.lending_limit}" if q.lending_limit is not None else "")
+                              + (f" borrow<={q.borrowing_limit}" if q.borrowing_limit is not None else "") for q in c.quota)
+            parent = cohort_parent(c, p)
+            out[c.name] = "; ".join(x for x in (f"under {parent}" if parent else "root", quota or "no GPUs of its own",
+                                                f"weight {fair_weight(c.weight)}" if c.weight is not None else "") if x)
+        return out
+
+    before, after = describe_tree(old), describe_tree(new)
+    rows = [(name, before.get(name, "-"), after.get(name, "-")) for name in dict.fromkeys([*before, *after])
+            if before.get(name) != after.get(name)]
+    lines = ["### Cohorts", ""]
+    if old.portfolio.kueue.fair_sharing != new.portfolio.kueue.fair_sharing:
+        state = {True: "on", False: "off"}
+        lines += [f"Fair sharing: {state[old.portfolio.kueue.fair_sharing]} -> {state[new.portfolio.kueue.fair_sharing]} "
+                  "(a cluster setting: the Kueue configuration must match).", ""]
+    moved = [(t.name, team_cohort(b, old.portfolio), team_cohort(t, new.portfolio)) for t in new.portfolio.teams
+             for b in old.portfolio.teams if b.name == t.name and team_cohort(b, old.portfolio) != team_cohort(t, new.portfolio)]
+    lines += _table(("cohort", "before", "after"), rows) if rows else ["No cohort changed."]
+    if moved:
+        lines += ["", *_table(("team", "cohort before", "cohort after"), moved)]
+    return [*lines, ""]
 
 
 def _storage(old: Side, new: Side) -> list[str]:
@@ -103,6 +136,7 @@ def markdown_summary(old: Side | None, new: Side, changes: list[ResourceChange],
         out += [f"The base portfolio could not be read ({base_problem}); only the resources are compared.", ""]
     else:
         gpu = new.portfolio.cluster.gpu_resource
-        out += _models(old, new) + _quota(old, new, gpu) + _storage(old, new) + _plan(old, new) + _scenarios(old, new)
+        out += (_models(old, new) + _quota(old, new, gpu) + _cohorts(old, new) + _storage(old, new) + _plan(old, new)
+                + _scenarios(old, new))
     out += ["### Resources", "", "```diff", diff_text(changes).rstrip(), "```", ""]
     return "\n".join(out)

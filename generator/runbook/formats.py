@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from generator.runbook.model import Block, Command, Section, sh
 
@@ -15,25 +16,51 @@ def _shell_line(command: Command) -> str:
     return command.line
 
 
+_BACKTICKS = re.compile(r"`+")
+_BREAKS = re.compile(r"\s*[\n\r\v\f\x85\u2028\u2029]\s*")
+
+
+def _fenced(language: str, lines: list[str]) -> list[str]:
+    """A fenced block no line of it can close: the fence is longer than any run of backticks inside."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *lines, fence]
+
+
+def _code_span(text: str) -> str:
+    """Inline code that holds any text: on one line, between more backticks than it contains."""
+    text = _BREAKS.sub(" ", text)
+    ticks = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _prose(text: str) -> str:
+    """A paragraph of text that may carry portfolio values: one line, so that nothing in it starts a line (a fence, an
+    indented block, an HTML block, a heading), and its first character escaped when it could open one."""
+    text = _BREAKS.sub(" ", text).strip()
+    return "\\" + text if text[:1] in "`~#<>-+*=|_[" and text else text
+
+
 def _expectations(block: Block) -> list[str]:
     out = []
     for command in block.commands:
         if command.expect:
             shown = command.line if len(command.line) <= 80 else command.line[:72].rstrip() + " …"
-            out += [f"Expected after `{shown}`:", "", "```text", command.expect, "```", ""]
+            out += [f"Expected after {_code_span(shown)}:", "", *_fenced("text", command.expect.splitlines()), ""]
     return out
 
 
 def to_markdown(title: str, sections: list[Section]) -> str:
     out = [f"# {title}", "", "Generated from `portfolio.yaml` and the rendered `gitops/` tree; do not edit by hand.", ""]
     for section in sections:
-        out += [f"## {section.title}", "", section.intro, ""]
+        out += [f"## {_prose(section.title)}", "", _prose(section.intro), ""]
         for block in section.blocks:
             if block.text:
-                out += [block.text, ""]
+                out += [_prose(block.text), ""]
             if block.commands:
                 note = [SIMULATED_NOTE] if block.mode == "simulated" else []
-                out += ["```sh", *note, *(_shell_line(c) for c in block.commands), "```", ""]
+                out += [*_fenced("sh", [*note, *(_shell_line(c) for c in block.commands)]), ""]
             out += _expectations(block)
     return "\n".join(out).rstrip() + "\n"
 
@@ -75,23 +102,67 @@ def to_shell(title: str, sections: list[Section], *, default: list[str]) -> str:
     return "\n".join(out)
 
 
+# The notebook's first code cell: one shell state for every cell. A %%bash cell is a process of its own, so a variable
+# one step sets (SCENARIO_START, a model's URL) would be gone in the next; a %%runbook cell runs in bash with the
+# variables every cell before it set or exported, and its output streams while it runs.
+SHELL_MAGIC = """\
+import codecs
+import os
+import subprocess
+import tempfile
+import time
+
+from IPython.core.magic import register_cell_magic
+
+RUNBOOK_ENV = dict(os.environ)
+
+
+@register_cell_magic
+def runbook(line, cell):
+    \"\"\"Run the cell in bash with the variables of the cells before it; keep the ones it sets for the next.\"\"\"
+    with tempfile.TemporaryDirectory() as scratch:
+        state, log = os.path.join(scratch, "env"), os.path.join(scratch, "log")
+        script = "set -a\\n" + cell + "\\nenv -0 > \\"$RUNBOOK_STATE\\"\\n"
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with open(log, "wb") as out, open(log, "rb") as shown:
+            # a file, not a pipe: a command left running in the background (a port-forward) must not hold the cell
+            process = subprocess.Popen(["bash", "-c", script], stdout=out, stderr=subprocess.STDOUT,
+                                       env={**RUNBOOK_ENV, "RUNBOOK_STATE": state})
+            while process.poll() is None:
+                print(decoder.decode(shown.read()), end="", flush=True)
+                time.sleep(0.2)
+            print(decoder.decode(shown.read(), final=True), end="", flush=True)
+        if process.returncode != 0:
+            raise RuntimeError(f"the cell stopped with exit code {process.returncode}; fix the cause and run it again")
+        with open(state, "rb") as handle:
+            variables = dict(item.split("=", 1) for item in handle.read().decode().split("\\0") if "=" in item)
+        variables.pop("RUNBOOK_STATE", None)
+        RUNBOOK_ENV.clear()
+        RUNBOOK_ENV.update(variables)
+"""
+MAGIC = "%%runbook"
+
+
 def to_notebook(title: str, sections: list[Section]) -> str:
     import nbformat
     from nbformat import v4
 
-    cells = [v4.new_markdown_cell(f"# {title}\n\nRun the cells in order; every command is generated from "
-                                  "`portfolio.yaml` and the rendered `gitops/` tree. Secret values come from the "
-                                  "kernel's environment (MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HF_TOKEN).")]
+    cells = [v4.new_markdown_cell(f"# {_prose(title)}\n\nRun the cells in order, in a Python 3 kernel; every command is "
+                                  "generated from `portfolio.yaml` and the rendered `gitops/` tree. The next cell defines "
+                                  f"`{MAGIC}`: each step's cell runs in bash and keeps the variables the cells before it set, "
+                                  "as one shell session would. Secret values come from the kernel's environment "
+                                  "(MINIO_ACCESS_KEY, MINIO_SECRET_KEY, HF_TOKEN)."),
+             v4.new_code_cell(SHELL_MAGIC)]
     for section in sections:
-        cells.append(v4.new_markdown_cell(f"## {section.title}\n\n{section.intro}"))
+        cells.append(v4.new_markdown_cell(f"## {_prose(section.title)}\n\n{_prose(section.intro)}"))
         for block in section.blocks:
             if block.text:
-                cells.append(v4.new_markdown_cell(block.text))
+                cells.append(v4.new_markdown_cell(_prose(block.text)))
             if block.commands:
                 lines = [_shell_line(c) for c in block.commands]
                 if block.mode == "simulated":
                     lines = [SIMULATED_NOTE, *(f"# {line}" for line in lines)]
-                cells.append(v4.new_code_cell("%%bash\nset -euo pipefail\n" + "\n".join(lines)))
+                cells.append(v4.new_code_cell(f"{MAGIC}\nset -euo pipefail\n" + "\n".join(lines)))
             expected = _expectations(block)
             if expected:
                 cells.append(v4.new_markdown_cell("\n".join(expected).rstrip()))

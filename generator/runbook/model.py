@@ -9,6 +9,7 @@ that quotes: a value from the portfolio is always one shell word, whatever chara
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,7 @@ from urllib.parse import urlparse
 from generator.admission.plan import Snapshot
 from generator.model.derive import Upload, model_namespace, registrations, serving_namespaces, storage_tier, uploads
 from generator.model.portfolio import Model, Portfolio
-from generator.render import rendered_roots
-from generator.render.applications import AppRoot
+from generator.render.applications import AppRoot, rendered_roots
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
 from generator.render.common import Document, Tree
 from generator.render.inference import STOP_ANNOTATION
@@ -51,8 +51,8 @@ def word(*parts: str | int) -> Raw:
 
 
 def capture(variable: str, command: Shell) -> Shell:
-    """`VARIABLE=$(command)`; the variable name is the generator's, made by `env_name`."""
-    if not variable.replace("_", "").isalnum() or not variable.isupper():
+    """`VARIABLE=$(command)`; the variable name is the generator's, made by `shell_variable`."""
+    if not _VARIABLE.fullmatch(variable):
         raise ValueError(f"not a shell variable name: {variable!r}")
     return Shell(f"{variable}=$({command})")
 
@@ -206,13 +206,14 @@ class RunbookFacts:
                             for v in j["spec"]["template"]["spec"].get("volumes") or []))
 
     @property
-    def registration_jobs(self) -> list[tuple[str, str, list[Model]]]:
-        """(namespace, Job name, models) of each registration Job: one, or one per team with models."""
+    def registration_jobs(self) -> list[tuple[str, list[str], list[Model]]]:
+        """(namespace, Job names, models) of each registration: one, or one per team with models; a Job per shard of
+        its model list (one for most portfolios)."""
         found = []
         for namespace, models in registrations(self.portfolio):
-            job = next(str(j["metadata"]["name"]) for j in self.documents("Job") if j["metadata"].get("namespace") == namespace
-                       and j["metadata"]["labels"].get(COMPONENT) == "model-registration")
-            found.append((namespace, job, models))
+            jobs = [str(j["metadata"]["name"]) for j in self.documents("Job") if j["metadata"].get("namespace") == namespace
+                    and j["metadata"]["labels"].get(COMPONENT) == "model-registration"]
+            found.append((namespace, jobs, models))
         return found
 
     @property
@@ -253,6 +254,16 @@ def predictor(model: str) -> str:
 
 def env_name(text: str) -> str:
     return "".join(c if c.isalnum() and c.isascii() else "_" for c in text).upper()
+
+
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def shell_variable(name: str, suffix: str) -> str:
+    """A shell variable for a model or flavor (`MISTRAL_3_INT4_URL`); a name that starts with a digit
+    (3-mistral-int4) gets a prefix, since a shell variable cannot (`MODEL_3_MISTRAL_INT4_URL`)."""
+    variable = f"{env_name(name)}_{suffix}"
+    return variable if _VARIABLE.fullmatch(variable) else f"MODEL_{variable}"
 
 
 def escape_key(key: str) -> str:

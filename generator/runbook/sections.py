@@ -25,6 +25,7 @@ from generator.runbook.model import (
     service_lines,
     services_command,
     sh,
+    shell_variable,
     table,
     word,
     workloads_command,
@@ -49,6 +50,29 @@ def _equals(command: Shell, expected: str) -> Shell:
 
 def _contains(command: Shell, word: str) -> Shell:
     return sh(command, Raw("|"), "grep", "-qw", word)
+
+
+def _preemption_policy(fair_sharing: bool) -> Block:
+    """Fair sharing is a setting of the whole cluster's Kueue, not of an object the tree holds: the portfolio says which
+    the cluster runs (kueue.fairSharing), and the simulation only holds when it does."""
+    policy = sh("oc", "get", "kueue", "cluster", "-o", "jsonpath={.spec.config.preemption.preemptionPolicy}")
+    wanted = "FairSharing" if fair_sharing else "Classical"
+    patch = sh("oc", "patch", "kueue", "cluster", "--type=merge", "-p",
+               json.dumps({"spec": {"config": {"preemption": {"preemptionPolicy": wanted}}}}))
+    if fair_sharing:
+        return Block(
+            "The cluster's Kueue runs with fair sharing, as the portfolio says (kueue.fairSharing): the Kueue object's "
+            "spec.config.preemption.preemptionPolicy is FairSharing. With Classical, the default, Kueue ignores the "
+            "teams' and cohorts' weights and preempts classically, and the plan and scenarios would not hold. Set here "
+            "when missing.",
+            [Command(policy, "FairSharing"), Command(patch, unless=_equals(policy, "FairSharing"))])
+    return Block(
+        "The cluster's Kueue preempts classically, as the portfolio says (no kueue.fairSharing): the Kueue object's "
+        "spec.config.preemption.preemptionPolicy is Classical or unset. With FairSharing, Kueue would share the "
+        "cohorts' GPUs by weights the portfolio does not give, and the plan and scenarios would not hold. Set here when "
+        "it is FairSharing.",
+        [Command(policy, "Classical (or nothing: Classical is the default)"),
+         Command(patch, unless=sh("test", Raw(f'"$({policy})"'), "!=", "FairSharing"))])
 
 
 def prerequisites(facts: RunbookFacts) -> Section:
@@ -87,6 +111,8 @@ def prerequisites(facts: RunbookFacts) -> Section:
          Command(sh("oc", "patch", "kueue", "cluster", "--type=json", "-p",
                     json.dumps([{"op": "add", "path": "/spec/config/integrations/frameworks/-", "value": "Deployment"}])),
                  unless=_contains(frameworks, "Deployment"))]))
+    if p.kueue.fair_sharing or p.teams:
+        section.blocks.append(_preemption_policy(p.kueue.fair_sharing))
     taint = p.cluster.gpu_taint
     for flavor in p.flavors:
         var = f"MACHINESET_{env_name(flavor.name)}"
@@ -118,6 +144,17 @@ def prerequisites(facts: RunbookFacts) -> Section:
                     f"custom-columns=NAME:.metadata.name,TYPE:.metadata.labels.{escape_key('node.kubernetes.io/instance-type')},"
                     f"GPUS:.status.allocatable.{escape_key(gpu)}"),
                  "\n".join(f"<node>   {f.instance_type}   {f.gpus_per_node}" for f in p.flavors for _ in range(f.nodes)))]))
+    profiles = _hardware_profiles(facts)
+    if profiles:
+        namespace = p.cluster.hardware_profile_namespace
+        section.blocks.append(Block(
+            f"The dashboard's HardwareProfiles that the InferenceServices name exist in {namespace} (the "
+            "opendatahub.io/hardware-profile-name annotation; one per flavor, named like it): a missing one leaves the "
+            "model without its profile in the dashboard. Create it in the dashboard (Settings, Hardware profiles) when "
+            "the check lists it NotFound; renaming a flavor names a new one.",
+            [Command(sh("oc", "get", "hardwareprofiles.infrastructure.opendatahub.io", "-n", namespace, *profiles,
+                        "-o", "name"),
+                     "\n".join(f"hardwareprofile.infrastructure.opendatahub.io/{name}" for name in profiles))]))
     section.blocks.append(_argocd_permissions(facts))
     if facts.uploads:
         section.blocks.append(Block(
@@ -157,6 +194,14 @@ def _health_check(facts: RunbookFacts) -> Block:
          Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps(health_check_patch()))),
          Command(sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks[*].kind}"),
                  f"... {entry['kind']} (any other checks of the instance before it)")])
+
+
+def _hardware_profiles(facts: RunbookFacts) -> list[str]:
+    """The HardwareProfiles the InferenceServices name that the tree does not render itself (it does with teams)."""
+    rendered = {d["metadata"]["name"] for docs in facts.tree.values() for d in docs if d.get("kind") == "HardwareProfile"}
+    named = {d["metadata"]["annotations"]["opendatahub.io/hardware-profile-name"] for docs in facts.tree.values()
+             for d in docs if d.get("kind") == "InferenceService"}
+    return sorted(named - rendered)
 
 
 def _argocd_permissions(facts: RunbookFacts) -> Block:
@@ -267,10 +312,12 @@ def deploy(facts: RunbookFacts) -> Section:
             "Follow an upload while it runs.",
             [Command(sh("oc", "logs", "-f", f"job/{facts.upload_job(u)}", "-n", u.namespace),
                      f"s3://{p.storage.s3.bucket}/{u.prefix}/ complete: N files") for u in facts.uploads], "show"))
-    registrations = [cmd for namespace, job, models in facts.registration_jobs for cmd in (
-        Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", namespace, "--timeout=15m")),
-        Command(sh("oc", "logs", f"job/{job}", "-n", namespace),
-                "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in models)))]
+    registrations = [cmd for namespace, jobs, models in facts.registration_jobs for cmd in (
+        *(Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", namespace, "--timeout=15m"))
+          for job in jobs),
+        *(Command(sh("oc", "logs", f"job/{job}", "-n", namespace),
+                  "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in models)
+                  if index == 0 else "") for index, job in enumerate(jobs)))]
     section.blocks.append(Block(
         "Wave 2: the runtime, and every model registered in the Model Registry with its real storage URI (the "
         "registration Job's name carries a hash of the model list, so a changed list runs again).",
@@ -321,14 +368,14 @@ def verify(facts: RunbookFacts) -> Section:
 def _model_url(facts: RunbookFacts, model: Model, index: int) -> tuple[str, list[Command]]:
     """The variable that holds the model's base URL, and the commands that set it."""
     ns = facts.namespace_of(model.name)
-    var = f"{env_name(model.name)}_URL"
+    var = shell_variable(model.name, "URL")
     if model.exposure == "exposed":
         return var, [Command(capture(var, sh("oc", "get", "inferenceservice", model.name, "-n", ns, "-o",
                                              "jsonpath={.status.url}")))]
     # Internal only: no Route; the predictor Service answers on 8443 behind the proxy, or on 80 without auth.
     local = 18000 + index
     remote, scheme = (8443, "https") if model.auth else (80, "http")
-    pid = f"{env_name(model.name)}_FORWARD_PID"
+    pid = shell_variable(model.name, "FORWARD_PID")
     return var, [
         Command(sh("oc", "port-forward", "-n", ns, f"service/{predictor(model.name)}", f"{local}:{remote}", QUIET, Raw("&"))),
         Command(sh(Raw(f"{pid}=$!"))),
@@ -353,7 +400,7 @@ def smoke_test(facts: RunbookFacts) -> Section:
         auth: list[str | Raw] = []
         callers = model_callers(model, facts.portfolio)
         if callers:
-            token = f"{env_name(model.name)}_TOKEN"
+            token = shell_variable(model.name, "TOKEN")
             commands.append(Command(capture(token, sh("oc", "create", "token", callers[0], "-n", facts.namespace_of(model.name),
                                                       "--duration=10m"))))
             commands.append(Command(sh("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", Raw(f'{base}/v1/models"')),
@@ -380,7 +427,7 @@ def smoke_test(facts: RunbookFacts) -> Section:
                 f'"tool_calls":[{{"function":{{"name":"get_weather","arguments":"{{\\"city\\": \\"Paris\\"}}"}}}}] '
                 f"(parser {model.vllm.tool_call_parser})"))
         if model.exposure == "internal":
-            commands.append(Command(sh("kill", Raw(f'"${env_name(model.name)}_FORWARD_PID"'))))
+            commands.append(Command(sh("kill", Raw(f'"${shell_variable(model.name, "FORWARD_PID")}"'))))
         state = "runs at baseline: part of the one-shot script" if model.name in running else "not running at baseline"
         where = "exposed" if model.exposure == "exposed" else "internal only"
         guard = f"callers: {', '.join(callers)}" if callers else "no authentication (SEC005)"
@@ -468,7 +515,7 @@ def troubleshoot(facts: RunbookFacts) -> Section:
              *(Command(sh("oc", "get", "pvc", *(u.name for u in facts.uploads_in(ns)), "-n", ns))
                for ns in facts.upload_namespaces)], "show"))
     jobs = [(u.namespace, facts.upload_job(u), facts.application_of(u.models[0])) for u in facts.uploads]
-    jobs += [(ns, job, facts.application_of(models[0].name)) for ns, job, models in facts.registration_jobs]
+    jobs += [(ns, job, facts.application_of(models[0].name)) for ns, names, models in facts.registration_jobs for job in names]
     namespace, job, app = jobs[0]
     blocks.append(Block(
         "The sync stops before the models after a failed upload or registration Job, on every retry and every later "
@@ -500,8 +547,8 @@ def cleanup(facts: RunbookFacts) -> Section:
           for ns, names in facts.by_namespace([m.name for m in facts.models]).items()),
         *(Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found"))
           for ns in facts.serving_namespaces),
-        *(Command(sh("oc", "delete", "job", job, "-n", namespace, "--ignore-not-found"))
-          for namespace, job, _ in facts.registration_jobs),
+        *(Command(sh("oc", "delete", "job", *jobs, "-n", namespace, "--ignore-not-found"))
+          for namespace, jobs, _ in facts.registration_jobs),
     ]
     uploads = facts.uploads
     for namespace in facts.upload_namespaces:

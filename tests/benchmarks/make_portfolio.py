@@ -7,9 +7,11 @@ Scale portfolios clone the demo's Granite model, each clone with weights of its 
 PVC), over `--teams` teams that share two GPU flavors in one cohort. Each team has one 1-GPU node and one 4-GPU
 node's worth of quota and lends half of the 4-GPU share; a team's first model runs, the rest are stopped.
 
-`--example` writes the 20-team example: every team serves a 4-GPU chat model; team-01's sits stopped, so its four
-GPUs are lent, and team-02 borrows them for a batch model of low priority. Its scenario starts team-01's
-production model: Kueue reclaims the lent GPUs (team-01 is within its own quota), preempting team-02's borrower.
+`--example` writes the 20-team example: two organisations (Kueue Cohorts under the root cohort, fair sharing on),
+research and product, ten teams each; every team serves a 4-GPU chat model; team-01's sits stopped, so research
+lends its four GPUs and team-11 borrows them for a batch model of low priority, while team-12 runs a second model on
+product's own node. Its scenario starts team-01's production model: Kueue reclaims the GPUs across the
+organisations (team-01 is within its own quota), preempting team-11's borrower.
 """
 
 from __future__ import annotations
@@ -77,7 +79,21 @@ def scale(models: int, teams: int = 20) -> dict[str, Any]:
 
 
 def example(teams: int = 20) -> dict[str, Any]:
+    """Two organisations of `teams // 2` teams each, under the root cohort, with fair sharing."""
     portfolio = _team_base(teams, lend_half=False)
+    portfolio["kueue"]["fairSharing"] = True
+    half = teams // 2
+    # One more 4-GPU node: the product organisation's own pool.
+    four = next(f for f in portfolio["flavors"] if f["name"] == "nvidia-l4-4gpu")
+    four["nodes"] = teams + 1
+    four["quota"] = {"gpus": four["gpusPerNode"] * (teams + 1)}
+    cohorts = [
+        {"name": "research", "quota": [{"flavor": "nvidia-l4-4gpu", "gpus": 0, "lendingLimit": 4}], "weight": 2},
+        {"name": "product", "quota": [{"flavor": "nvidia-l4-4gpu", "gpus": 4, "lendingLimit": 4}]},
+    ]
+    portfolio = {**{k: v for k, v in portfolio.items() if k != "teams"}, "cohorts": cohorts, "teams": portfolio["teams"]}
+    for team in portfolio["teams"]:
+        team["cohort"] = "research" if int(team["name"].removeprefix("team-")) <= half else "product"
     demo = {m["name"]: m for m in portfolio["models"]}
     models = []
     for t in range(1, teams + 1):
@@ -85,27 +101,34 @@ def example(teams: int = 20) -> dict[str, Any]:
         chat.update(name=f"team-{t:02d}-chat", displayName=f"Team {t:02d} chat (4-GPU)", team=f"team-{t:02d}",
                     priority="production" if t == 1 else "standard", state="queued" if t == 1 else "active")
         models.append(chat)
-    batch = copy.deepcopy(demo["gpt-oss-20b"])
-    batch.update(name="team-02-batch", displayName="Team 02 batch reasoning (4-GPU)", team="team-02",
-                 priority="experimental", state="active", useCase="overnight batch reasoning")
-    models.append(batch)
+    borrower, pooled = f"team-{half + 1:02d}", f"team-{half + 2:02d}"
+    for team, priority, what in ((borrower, "experimental", "batch reasoning"), (pooled, "standard", "reasoning")):
+        second = copy.deepcopy(demo["gpt-oss-20b"])
+        second.update(name=f"{team}-batch", displayName=f"Team {team[-2:]} {what} (4-GPU)", team=team, priority=priority,
+                      state="active", useCase=f"overnight {what}")
+        models.append(second)
     portfolio["models"] = models
     portfolio["scenarios"] = [{
-        "name": "reclaim-lent-gpus",
+        "name": "reclaim-across-organisations",
         "description": (
-            "team-01's production model is stopped, so team-01 lends its four GPUs to the cohort, and team-02's "
-            "experimental batch model runs on them. Every 4-GPU node is busy. When team-01 starts its model, it asks for "
-            "no more than its own quota, so Kueue reclaims: it preempts the borrower of lowest priority, team-02's batch "
-            "model, and team-02's own model keeps running. When team-01 stops again, the batch model gets the GPUs back."),
+            "Two organisations share the GPUs: research (team-01 to team-10) lends at most one node's worth to the "
+            "other, product (team-11 to team-20) has a node of its own besides its teams' quota. Every 4-GPU node is "
+            f"busy: team-01's production model is stopped, so research lends its four GPUs, and {borrower}'s "
+            f"experimental batch model runs on them; {pooled}'s second model runs on product's own node. When team-01 "
+            "starts its model it asks for no more than its own quota, so Kueue reclaims across the organisations: fair "
+            f"sharing preempts the lowest-priority workload of the product queues that borrow, {borrower}'s batch "
+            f"model, while {pooled}'s model on product's pool keeps running. When team-01 stops again, the batch model "
+            "borrows the GPUs once more."),
         "steps": [
-            {"title": "Start team-01's production model; Kueue reclaims the GPUs team-02 borrowed",
+            {"title": "Start team-01's production model; Kueue reclaims the GPUs product borrowed from research",
              "enable": ["team-01-chat"],
              "expect": {"team-01-chat": {"state": "admitted", "flavor": "nvidia-l4-4gpu"},
-                        "team-02-batch": "preempted",
-                        "team-02-chat": {"state": "admitted", "flavor": "nvidia-l4-4gpu"}}},
-            {"title": "Stop it again; team-02's batch model borrows the GPUs once more",
+                        f"{borrower}-batch": "preempted",
+                        f"{borrower}-chat": {"state": "admitted", "flavor": "nvidia-l4-4gpu"},
+                        f"{pooled}-batch": {"state": "admitted", "flavor": "nvidia-l4-4gpu"}}},
+            {"title": f"Stop it again; {borrower}'s batch model borrows the GPUs once more",
              "disable": ["team-01-chat"],
-             "expect": {"team-01-chat": "off", "team-02-batch": {"state": "admitted", "flavor": "nvidia-l4-4gpu"}}},
+             "expect": {"team-01-chat": "off", f"{borrower}-batch": {"state": "admitted", "flavor": "nvidia-l4-4gpu"}}},
         ],
     }]
     return portfolio
