@@ -18,13 +18,14 @@ import pytest
 from argocd_lua import INVALID_STATUS, Health, LuaFailure, argocd_health, globals_of_the_vm
 from conftest import load_named
 from generator.admission.scenarios import run_all
-from generator.render.argocd import health_check_entry
+from generator.render.argocd import health_check_entries
 from generator.render.scripts import script
 from generator.runbook import build_runbook
 from generator.runbook.formats import _shell_line
 
 NAMESPACE = "private-ai"
 CHECK = script("inferenceservice-health.lua")
+JOB_CHECK = script("job-health.lua")
 
 
 def health(document: dict[str, Any], check: str | None = None) -> tuple[str, str]:
@@ -263,7 +264,7 @@ else:
 def _merge_commands() -> list[str]:
     loaded = load_named("default")
     sections = build_runbook(loaded.portfolio, loaded.tree, run_all(loaded.portfolio, loaded.tree), only="deploy")
-    [block] = [b for s in sections for b in s.blocks if b.text.startswith("Argo CD's health check for InferenceServices")]
+    [block] = [b for s in sections for b in s.blocks if b.text.startswith("Argo CD's health checks for InferenceServices and Jobs")]
     return [_shell_line(c) for c in block.commands]
 
 
@@ -292,18 +293,42 @@ CERTIFICATE = {"group": "cert-manager.io", "kind": "Certificate", "check": "retu
 
 
 def test_the_merge_keeps_every_other_check_and_adds_ours_once(tmp_path: Path) -> None:
-    ours = health_check_entry()
-    assert ours["check"] == CHECK
-    assert _merge(tmp_path, None) == [ours]  # an instance with no list gets one
-    assert _merge(tmp_path, []) == [ours]
-    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE]) == [ROLLOUT, CERTIFICATE, ours]
-    # run again (a second bootstrap, a newer generator): still one InferenceService check, the others untouched
-    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE], runs=3) == [ROLLOUT, CERTIFICATE, ours]
-    older = {**ours, "check": "return {status = 'Healthy'}"}
-    assert _merge(tmp_path, [ROLLOUT, older, CERTIFICATE]) == [ROLLOUT, CERTIFICATE, ours]
+    ours = health_check_entries()
+    assert [(e["kind"], e["check"]) for e in ours] == [("InferenceService", CHECK), ("Job", JOB_CHECK)]
+    assert _merge(tmp_path, None) == ours  # an instance with no list gets one
+    assert _merge(tmp_path, []) == ours
+    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE]) == [ROLLOUT, CERTIFICATE, *ours]
+    # run again (a second bootstrap, a newer generator): still one check per kind, the others untouched
+    assert _merge(tmp_path, [ROLLOUT, CERTIFICATE], runs=3) == [ROLLOUT, CERTIFICATE, *ours]
+    older = [{**e, "check": "return {status = 'Healthy'}"} for e in ours]
+    assert _merge(tmp_path, [older[1], ROLLOUT, older[0], CERTIFICATE]) == [ROLLOUT, CERTIFICATE, *ours]
 
 
 def test_the_bootstrap_no_longer_replaces_the_instance() -> None:
     """Applying a partial ArgoCD object replaces its whole list: the tree holds none."""
     tree = load_named("default").tree
     assert not [d for docs in tree.values() for d in docs if d.get("kind") == "ArgoCD"]
+
+
+def _job(*conditions: tuple[str, str, str], queue: str | None = "default") -> dict[str, Any]:
+    labels = {"kueue.x-k8s.io/queue-name": queue} if queue else {}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "upload-x", "namespace": NAMESPACE, "labels": labels},
+            "status": {"conditions": [{"type": t, "status": s, "message": m} for t, s, m in conditions]}}
+
+
+@pytest.mark.parametrize(("job", "expected"), [
+    (_job(), ("Progressing", "Waiting for the Job to complete")),
+    # Kueue created it suspended: the wave waits for the admission instead of going on
+    (_job(("Suspended", "True", "Job suspended")), ("Progressing", "Waiting for Kueue to admit the Job (default)")),
+    # admitted and running: Argo CD's own check calls it Healthy here (any Suspended condition counts as complete)
+    (_job(("Suspended", "False", "Job resumed")), ("Progressing", "Waiting for the Job to complete")),
+    (_job(("Suspended", "False", "Job resumed"), ("Complete", "True", "Reached expected number of succeeded pods")),
+     ("Healthy", "Reached expected number of succeeded pods")),
+    (_job(("Suspended", "False", "Job resumed"), ("FailureTarget", "True", "deadline"),
+          ("Failed", "True", "Job was active longer than specified deadline")),
+     ("Degraded", "Job was active longer than specified deadline")),
+    # a Job suspended by its own spec, outside Kueue, stays Suspended as Argo CD's check says
+    (_job(("Suspended", "True", "Job suspended"), queue=None), ("Suspended", "Job suspended")),
+])
+def test_a_job_is_healthy_only_once_complete(job: dict[str, Any], expected: tuple[str, str]) -> None:
+    assert health(job, JOB_CHECK) == expected

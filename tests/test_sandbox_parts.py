@@ -97,12 +97,16 @@ def test_the_runbooks_health_check_of_an_inference_service_runs_as_lua() -> None
     documents = [d for docs in load_named("default").tree.values() for d in docs]
     assert custom_checks(documents) == {}  # the tree ships no ArgoCD object: it would replace the instance's list
     checks = administrator_checks()
-    assert set(checks) == {("serving.kserve.io", "InferenceService")}
+    assert set(checks) == {("serving.kserve.io", "InferenceService"), ("batch", "Job")}
     service = next(d for d in documents if d["kind"] == "InferenceService")
     service = {**service, "metadata": {**service["metadata"], "annotations": {}},
                "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Stopped", "status": "False"}]}}
     health = resource_health(service, checks)
     assert health is not None and (health.status, health.message) == ("Healthy", "Ready")
+    resumed = _job(("Suspended", "False"))  # admitted by Kueue and running: the built-in check says Healthy
+    resumed["metadata"]["labels"] = {"kueue.x-k8s.io/queue-name": "default"}
+    builtin, ours = resource_health(resumed, {}), resource_health(resumed, checks)
+    assert builtin is not None and ours is not None and (builtin.status, ours.status) == ("Healthy", "Progressing")
 
 
 def test_the_lua_vm_has_only_the_libraries_argo_cd_opens() -> None:

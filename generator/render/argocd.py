@@ -91,16 +91,27 @@ def root_application(portfolio: Portfolio) -> Document:
 HEALTH_CHECKS = "/spec/resourceHealthChecks"
 
 
-def health_check_entry() -> Document:
-    """The ArgoCD instance's custom health check for InferenceService: one entry of `spec.resourceHealthChecks`,
-    which the OpenShift GitOps operator writes into argocd-cm as resource.customizations.health.<group>_<kind>."""
-    return {"group": "serving.kserve.io", "kind": "InferenceService", "check": script("inferenceservice-health.lua")}
+# The ArgoCD instance's custom health checks the tree needs: (group, kind) -> the Lua script of generator/scripts.
+HEALTH_CHECK_SCRIPTS = {
+    ("serving.kserve.io", "InferenceService"): "inferenceservice-health.lua",
+    ("batch", "Job"): "job-health.lua",  # Kueue's suspend-and-resume made the built-in check call a running Job Healthy
+}
 
 
-def health_check_patch() -> list[Document]:
-    """A JSON patch (RFC 6902) that appends the entry and leaves every other entry of the instance's list in place.
+def health_check_entries() -> list[Document]:
+    """The custom health checks, each an entry of the ArgoCD instance's `spec.resourceHealthChecks`, which the OpenShift
+    GitOps operator writes into argocd-cm as resource.customizations.health.<group>_<kind>."""
+    return [{"group": group, "kind": kind, "check": script(name)} for (group, kind), name in HEALTH_CHECK_SCRIPTS.items()]
+
+
+def health_check_entry(kind: str = "InferenceService") -> Document:
+    return next(e for e in health_check_entries() if e["kind"] == kind)
+
+
+def health_check_patch(entries: list[Document] | None = None) -> list[Document]:
+    """A JSON patch (RFC 6902) that appends the entries and leaves every other entry of the instance's list in place.
     Applying a partial ArgoCD object instead would replace the whole list: the administrator's checks would go."""
-    return [{"op": "add", "path": f"{HEALTH_CHECKS}/-", "value": health_check_entry()}]
+    return [{"op": "add", "path": f"{HEALTH_CHECKS}/-", "value": e} for e in (health_check_entries() if entries is None else entries)]
 
 
 def cluster_scoped_kinds(serving: Tree) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from generator.admission.plan import Cluster
 from generator.admission.present import quota_lines
 from generator.model.derive import flavor_node_labels, model_callers
 from generator.model.portfolio import Model
-from generator.render.argocd import HEALTH_CHECKS, controller_service_account, health_check_entry, health_check_patch
+from generator.render.argocd import HEALTH_CHECKS, controller_service_account, health_check_entries, health_check_patch
 from generator.runbook.model import (
     Block,
     Command,
@@ -167,33 +167,38 @@ def prerequisites(facts: RunbookFacts) -> Section:
 
 
 def _health_check(facts: RunbookFacts) -> Block:
-    """Merge the InferenceService health check into the ArgoCD instance's list, keeping every other entry."""
+    """Merge the tree's health checks into the ArgoCD instance's list, keeping every other entry."""
     p = facts.portfolio
     argocd = ("argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace)
-    entry = health_check_entry()
-    ours = f"{entry['group']}/{entry['kind']}"
     listed = sh("oc", "get", *argocd, "-o", "jsonpath={range .spec.resourceHealthChecks[*]}{.group}/{.kind}{\"\\n\"}{end}")
-    absent = sh("test", "-z", Raw('"$(' + sh(listed, Raw("|"), "grep", "-x", ours) + ')"'))
-    index = "$((HEALTH_CHECK_INDEX - 1))"
-    remove = json.dumps([{"op": "test", "path": f"{HEALTH_CHECKS}/{index}/kind", "value": entry["kind"]},
-                         {"op": "remove", "path": f"{HEALTH_CHECKS}/{index}"}])
     has_list = sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks}", Raw("|"), "grep", "-q", ".")
+    index = "$((HEALTH_CHECK_INDEX - 1))"
+    commands = [Command(sh("oc", "patch", *argocd, "--type=json", "-p",
+                           json.dumps([{"op": "add", "path": HEALTH_CHECKS, "value": []}])), unless=has_list)]
+    entries = health_check_entries()
+    for entry in entries:
+        ours = f"{entry['group']}/{entry['kind']}"
+        absent = sh("test", "-z", Raw('"$(' + sh(listed, Raw("|"), "grep", "-x", ours) + ')"'))
+        remove = json.dumps([{"op": "test", "path": f"{HEALTH_CHECKS}/{index}/kind", "value": entry["kind"]},
+                             {"op": "remove", "path": f"{HEALTH_CHECKS}/{index}"}])
+        commands += [
+            Command(capture("HEALTH_CHECK_INDEX", sh(listed, Raw("|"), "grep", "-m1", "-nx", ours, Raw("|"), "cut", "-d:", "-f1")),
+                    unless=absent),
+            Command(sh("oc", "patch", *argocd, "--type=json", "-p", Raw('"' + remove.replace('"', '\\"') + '"')), unless=absent),
+            Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps(health_check_patch([entry]))))]
+    kinds = " ".join(e["kind"] for e in entries)
     return Block(
-        f"Argo CD's health check for InferenceServices, as a cluster administrator: added to the ArgoCD instance "
+        f"Argo CD's health checks for InferenceServices and Jobs, as a cluster administrator: added to the ArgoCD instance "
         f"{p.gitops.argocd_instance} with a JSON patch, so every other entry of its resourceHealthChecks list stays (applying "
-        "a partial ArgoCD object would replace the whole list). The list is created when the instance has none; an "
-        "InferenceService check already there (an older version of this one, or another) is removed first, as the "
-        "operator keeps one check per kind. Ready models are Healthy, stopped ones Suspended, waiting ones Progressing "
-        "with KServe's reason, failed ones Degraded; Argo CD's own check before v3.1.10 reports Ready models as "
-        "Progressing.",
-        [Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps([{"op": "add", "path": HEALTH_CHECKS, "value": []}])),
-                 unless=has_list),
-         Command(capture("HEALTH_CHECK_INDEX", sh(listed, Raw("|"), "grep", "-m1", "-nx", ours, Raw("|"), "cut", "-d:", "-f1")),
-                 unless=absent),
-         Command(sh("oc", "patch", *argocd, "--type=json", "-p", Raw('"' + remove.replace('"', '\\"') + '"')), unless=absent),
-         Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps(health_check_patch()))),
-         Command(sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks[*].kind}"),
-                 f"... {entry['kind']} (any other checks of the instance before it)")])
+        "a partial ArgoCD object would replace the whole list). The list is created when the instance has none; a check "
+        "of the same kind already there (an older version of this one, or another) is removed first, as the operator "
+        "keeps one check per kind. Ready models are Healthy, stopped ones Suspended, waiting ones Progressing with "
+        "KServe's reason, failed ones Degraded; Argo CD's own check before v3.1.10 reports Ready models as Progressing. "
+        "A Job is Healthy only once Complete and Progressing while Kueue holds it: Argo CD's own check calls a Job that "
+        "Kueue suspended and resumed Healthy while it still runs, and the sync would start the models before their "
+        "weights are uploaded.",
+        [*commands, Command(sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks[*].kind}"),
+                            f"... {kinds} (any other checks of the instance before them)")])
 
 
 def _hardware_profiles(facts: RunbookFacts) -> list[str]:

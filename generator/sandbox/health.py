@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.render.argocd import health_check_entry
+from generator.render.argocd import health_check_entries
 
 HEALTHY, PROGRESSING, SUSPENDED, DEGRADED, UNKNOWN = "Healthy", "Progressing", "Suspended", "Degraded", "Unknown"
 
@@ -46,7 +46,7 @@ def administrator_checks() -> dict[tuple[str, str], str]:
     """The checks the runbook's deploy section merges into the `ArgoCD` instance (the tree ships none: applying a
     partial `ArgoCD` object would replace the instance's whole list)."""
     return custom_checks([{"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD",
-                           "spec": {"resourceHealthChecks": [health_check_entry()]}}])
+                           "spec": {"resourceHealthChecks": health_check_entries()}}])
 
 
 def resource_health(obj: Mapping[str, Any], checks: Mapping[tuple[str, str], str]) -> Health | None:
