@@ -13,12 +13,12 @@ FieldPath = tuple[str | int, ...]
 # read it here, so a finding that stops one command stops them all (README, "Rules", shows the same table).
 # A warning is a fact worth knowing that leaves a correct tree; an error would deploy something wrong or false,
 # a demo story the simulation contradicts (SCN001) included: the runbook would promise what the cluster won't do.
-WARNINGS = frozenset({"PF005", "PF014", "VLLM006", "KUEUE003", "KUEUE004", "SEC005", "CRD004", "COH005", "COH006"})
+WARNINGS = frozenset({"PF005", "PF014", "VLLM006", "KUEUE003", "KUEUE004", "SEC005", "CRD004", "COH005", "COH006", "ARGO001"})
 ERRORS = frozenset({
     "YAML001", "YAML002", "YAML003", "YAML004", "YAML005", "YAML006", "YAML007", "EDIT001",
     "SCH001", "SCH002", "SCH003",
     "PF001", "PF002", "PF003", "PF004", "PF006", "PF007", "PF008", "PF009", "PF010", "PF011", "PF012", "PF013",
-    "PF015", "PF016", "PF017", "PF018", "PF019", "PF020", "SCN001",
+    "PF015", "PF016", "PF017", "PF018", "PF019", "PF020", "SCN001", "ARGO002",
     "COH001", "COH002", "COH003", "COH004",
     "VLLM001", "VLLM002", "VLLM003", "VLLM004", "VLLM005", "VLLM007", "ODH001", "ANN001", "ANN002",
     "KUEUE001", "KUEUE002", "SEC001", "SEC002", "SEC003", "SEC004", "SEC006", "SEC007", "IMG001",

@@ -51,7 +51,6 @@ def test_default_tree_has_the_documented_layout(default_tree: Tree) -> None:
         "gitops/argocd/app-of-apps/step-05-llm-on-vllm.yaml",
         "gitops/argocd/bootstrap/kustomization.yaml",
         "gitops/argocd/bootstrap/app-of-apps.yaml",
-        "gitops/argocd/bootstrap/argocd-health-checks.yaml",
         "gitops/argocd/bootstrap/app-project.yaml",
         "gitops/argocd/bootstrap/argocd-controller-rbac.yaml",
         f"{base}/kustomization.yaml",
@@ -98,10 +97,15 @@ def test_every_inference_service_uses_recreate(name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_registration_uses_the_real_storage_uri(name: str) -> None:
     tree = render_named(name)
-    [config] = [d for d in of_kind(tree, "ConfigMap") if "models.json" in d.get("data", {})]
-    registered = {entry["name"]: entry["uri"] for entry in json.loads(config["data"]["models.json"])}
-    served = {s["metadata"]["name"]: s["spec"]["predictor"]["model"]["storageUri"] for s in of_kind(tree, "InferenceService")}
+    configs = [d for d in of_kind(tree, "ConfigMap") if "models.json" in d.get("data", {})]
+    registered = {entry["name"]: entry["uri"] for config in configs for entry in json.loads(config["data"]["models.json"])}
+    services = of_kind(tree, "InferenceService")
+    served = {s["metadata"]["name"]: s["spec"]["predictor"]["model"]["storageUri"] for s in services}
     assert registered == served
+    # with teams each team registers its own models, from its own namespace
+    where = {s["metadata"]["name"]: s["metadata"]["namespace"] for s in services}
+    for config in configs if len(configs) > 1 else []:
+        assert {where[e["name"]] for e in json.loads(config["data"]["models.json"])} == {config["metadata"]["namespace"]}
     for uri in registered.values():
         assert re.match(r"^(oci://(?!.*s3://)|s3://(?!.*oci://))", uri), uri
 
@@ -121,11 +125,13 @@ def test_jobs_share_one_script_and_pinned_images(name: str) -> None:
         for container in containers(doc):
             assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"]), container["image"]
     jobs = [j for j in of_kind(tree, "Job") if j["metadata"]["name"].startswith("upload-")]
-    scripts = [c for c in of_kind(tree, "ConfigMap") if "upload.py" in c.get("data", {})]
-    assert len(scripts) == (1 if jobs else 0)
+    scripts = {c["metadata"]["namespace"]: c for c in of_kind(tree, "ConfigMap") if "upload.py" in c.get("data", {})}
+    # one script per namespace that runs uploads (with teams, each team's), the same text everywhere
+    assert set(scripts) == {j["metadata"]["namespace"] for j in jobs}
+    assert len({c["data"]["upload.py"] for c in scripts.values()}) <= 1
     for job in jobs:
         volumes = job["spec"]["template"]["spec"]["volumes"]
-        assert {"name": "uploader", "configMap": {"name": scripts[0]["metadata"]["name"]}} in volumes
+        assert {"name": "uploader", "configMap": {"name": scripts[job["metadata"]["namespace"]]["metadata"]["name"]}} in volumes
         assert "import" not in json.dumps(job)
 
 
@@ -139,12 +145,12 @@ def test_registration_script_parses_json_and_looks_up_exact_names(default_tree: 
 
 
 def serving_waves(tree: Tree) -> dict[str, set[int]]:
-    """Folder of the serving tree -> the sync waves of its documents."""
+    """Component folder of the serving tree (its base, or the platform's and each team's) -> its documents' waves."""
     waves: dict[str, set[int]] = {}
     for path, doc in documents(tree):
-        if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization":
-            continue
-        waves.setdefault(path.split("/")[3], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
+        if path.startswith("gitops/argocd/") or doc["kind"] == "Kustomization" or "/support/" in path:
+            continue  # a team's support Application (volumes, callers) is applied in one wave
+        waves.setdefault(path.split("/")[-2], set()).add(int(doc["metadata"]["annotations"][SYNC_WAVE]))
     return waves
 
 
@@ -317,11 +323,7 @@ def test_kueue_objects(default_tree: Tree) -> None:
         assert doc["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "SkipDryRunOnMissingResource=true"
 
 
-def test_bootstrap_ships_the_health_check_and_least_privilege(default_tree: Tree) -> None:
-    [argocd] = of_kind(default_tree, "ArgoCD")
-    assert argocd["metadata"] == {"name": "openshift-gitops", "namespace": "openshift-gitops"}
-    [check] = argocd["spec"]["resourceHealthChecks"]
-    assert (check["group"], check["kind"]) == ("serving.kserve.io", "InferenceService") and "Suspended" in check["check"]
+def test_bootstrap_grants_the_controller_least_privilege(default_tree: Tree) -> None:
     [role] = of_kind(default_tree, "ClusterRole")
     assert role["rules"] == [{"apiGroups": ["kueue.x-k8s.io"], "resources": ["clusterqueues", "resourceflavors"],
                               "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]

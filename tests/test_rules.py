@@ -55,6 +55,9 @@ NEAR_MISSES = {
     "environments_are_consistent": replace_once(MINIMAL_TEXT, "models:\n", TEAMS) + "    team: search\n"
     "environments:\n  - name: dev\n    destinationServer: https://api.dev.example.com:6443\n"
     "    flavors: {gpu-small: {nodes: 1, gpus: 1}}\n    teams: {search: [{flavor: gpu-small, gpus: 1}]}\n    active: [tiny]\n",
+    # a team one letter away from another team's support Application, and an environment naming that team
+    "application_names_are_unique": replace_once(MINIMAL_TEXT, "models:\n", TEAMS.replace("name: chat", "name: search-supports"))
+    + "    team: search\nenvironments:\n  - name: dev\n    destinationServer: https://api.dev.example.com:6443\n",
     # a secret variable of its own beside a literal one, and an argument that names it
     "secret_env_is_its_own": replace_once(MINIMAL_TEXT, "modelDefaults:\n", "modelDefaults:\n  env: {VLLM_USE_V1: \"1\"}\n")
     + "    secretEnv:\n      VLLM_API_KEY: {secret: vllm-api-key, key: token}\n"

@@ -34,7 +34,7 @@ ALLOWED = {
     "kubectl": {"kustomize"},
     "python": {"-m"},
     "git": {"rev-parse", "add", "commit", "push", "revert"},
-    "curl": None, "aws": {"s3"}, "kill": None, "export": None, "test": None, "grep": None, "base64": None, "echo": None,
+    "curl": None, "aws": {"s3"}, "kill": None, "export": None, "test": None, "grep": None, "cut": None, "base64": None, "echo": None,
 }
 VALUE_FLAGS = {"-n", "-o", "-l", "-f", "-k", "-H", "-d", "--field-selector"}
 TYPES = {"kueue": None, "argocd": None,
@@ -80,6 +80,7 @@ def _closing(line: str, index: int) -> int:
 def simple_commands(line: str) -> list[list[str]]:
     """The simple commands of a line, those inside $(...) too (each checked on its own)."""
     inner: list[list[str]] = []
+    line = re.sub(r"\$\(\([A-Z_]+ - 1\)\)", "ARITHMETIC", line)  # shell arithmetic on a variable, not a command
     while (start := line.find("$(")) != -1:
         end = _closing(line, start + 2)
         inner += simple_commands(line[start + 2:end])
@@ -112,8 +113,9 @@ def known_names(tree: Tree, portfolio: Any) -> dict[str, set[str]]:
             secrets |= set(re.findall(r'"storage": \{"key": "([^"]+)"', text))
     names["Deployment"] = {f"{n}-predictor" for n in names["InferenceService"]}
     names["Secret"] = secrets | {"storage-config"}  # made by odh-model-controller from the data connections
-    names["Namespace"] = namespaces
-    names["Service"] = {portfolio.storage.s3.endpoint.split("//")[1].split(".")[0]}
+    host = portfolio.storage.s3.endpoint.split("//")[1].split(":")[0].split(".")
+    names["Namespace"] = namespaces | {host[1]}  # the S3 endpoint's (the cleanup port-forwards to it)
+    names["Service"] = {host[0]}
     return names
 
 

@@ -19,7 +19,7 @@ from generator.sandbox.apply import application_documents, sync_order
 from generator.sandbox.box import Box
 from generator.sandbox.certs import Certs
 from generator.sandbox.errors import SandboxError
-from generator.sandbox.health import custom_checks, lua_health, resource_health
+from generator.sandbox.health import administrator_checks, custom_checks, lua_health, resource_health
 from generator.sandbox.live import Live
 from generator.sandbox.nodes import node_documents
 from generator.sandbox.prereqs import namespaces, secrets, storage
@@ -97,15 +97,20 @@ def test_kinds_without_a_health_check_have_none_and_deletion_is_progressing() ->
     assert health is not None and (health.status, health.message) == ("Progressing", "Pending deletion")
 
 
-def test_the_tree_health_check_of_an_inference_service_runs_as_lua_from_the_tree() -> None:
+def test_the_runbooks_health_check_of_an_inference_service_runs_as_lua() -> None:
     documents = [d for docs in load_named("default").tree.values() for d in docs]
-    checks = custom_checks(documents)
-    assert set(checks) == {("serving.kserve.io", "InferenceService")}
+    assert custom_checks(documents) == {}  # the tree ships no ArgoCD object: it would replace the instance's list
+    checks = administrator_checks()
+    assert set(checks) == {("serving.kserve.io", "InferenceService"), ("batch", "Job")}
     service = next(d for d in documents if d["kind"] == "InferenceService")
     service = {**service, "metadata": {**service["metadata"], "annotations": {}},
                "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Stopped", "status": "False"}]}}
     health = resource_health(service, checks)
     assert health is not None and (health.status, health.message) == ("Healthy", "Ready")
+    resumed = _job(("Suspended", "False"))  # admitted by Kueue and running: the built-in check says Healthy
+    resumed["metadata"]["labels"] = {"kueue.x-k8s.io/queue-name": "default"}
+    builtin, ours = resource_health(resumed, {}), resource_health(resumed, checks)
+    assert builtin is not None and ours is not None and (builtin.status, ours.status) == ("Healthy", "Progressing")
 
 
 def test_the_lua_vm_has_only_the_libraries_argo_cd_opens() -> None:

@@ -126,11 +126,13 @@ def test_the_organisations_are_cohorts_under_the_root_with_quota_limits_and_weig
     assert cpu_group["flavors"] == [{"name": "default-flavor", "resources": [
         {"name": "cpu", "nominalQuota": "48"}, {"name": "memory", "nominalQuota": "192Gi"}]}]  # its node's
     assert "fairSharing" not in cohorts["product"]["spec"]
-    # the application controller may manage them, and the AppProject allows them
+    # the application controller may manage them, and the platform's AppProject allows them (no team's does)
     roles = documents(teams_tree, "ClusterRole")
     assert any("cohorts" in rule["resources"] for role in roles for rule in role["rules"])
-    [project] = documents(teams_tree, "AppProject")
-    assert {"group": "kueue.x-k8s.io", "kind": "Cohort"} in project["spec"]["clusterResourceWhitelist"]
+    projects = {p["metadata"]["name"]: p for p in documents(teams_tree, "AppProject")}
+    cohort = {"group": "kueue.x-k8s.io", "kind": "Cohort"}
+    assert cohort in projects.pop("gpuaas-portfolio")["spec"]["clusterResourceWhitelist"]
+    assert len(projects) == 20 and not [p for p in projects.values() if cohort in p["spec"]["clusterResourceWhitelist"]]
 
 
 def test_the_twenty_team_example_reclaims_across_organisations() -> None:

@@ -87,6 +87,17 @@ def _long_label(tree: Tree) -> None:
     _first(tree, "InferenceService")["metadata"]["labels"]["example.com/team"] = "x" * 70
 
 
+def _oversized_path(tree: Tree) -> None:
+    """One more resource than ARGO001's bound in the path of the first Application whose path the tree renders."""
+    from generator.checks.lint import COMFORTABLE_RESOURCES
+
+    paths = [a["spec"]["source"]["path"] for a in _documents(tree, "Application")]
+    path = next(p for p in paths if f"{p}/kustomization.yaml" in tree)
+    tree[f"{path}/kustomization.yaml"][0]["resources"].append("padding.yaml")
+    tree[f"{path}/padding.yaml"] = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"padding-{i}"},
+                                     "data": {"n": str(i)}} for i in range(COMFORTABLE_RESOURCES + 1)]
+
+
 def _crd(rule: str) -> str:
     """A ServingRuntime CRD whose schema or CEL rule the rendered runtime breaks in the way `rule` names."""
     schema: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -145,7 +156,7 @@ FIXTURES = {
     "SEC006": ("invalid", "secret-hugging-face-token"), "COH001": ("invalid", "cohort-unknown"),
     "COH002": ("invalid", "cohort-cycle"), "COH003": ("invalid", "cohort-root-limits"),
     "COH004": ("invalid", "cohort-over-flavor"), "COH005": ("warnings", "cohort-weights"),
-    "COH006": ("warnings", "cohort-weights"),
+    "COH006": ("warnings", "cohort-weights"), "ARGO002": ("invalid", "application-name-collision"),
     "KUEUE004": ("warnings", "default-queue"), "SEC005": ("warnings", "model-without-auth"),
 }
 CASES: dict[str, Case] = {rule: Case(_fixture(*where)) for rule, where in FIXTURES.items()}
@@ -164,7 +175,7 @@ CASES |= {
     "SEC004": Case(DEMO_TEXT, tree=_default_project), "K8S001": Case(DEMO_TEXT, tree=_unknown_field),
     "SEC007": Case(DEMO_TEXT, tree=_no_limits), "K8S002": Case(DEMO_TEXT, tree=_registration_data(1_600_000)),
     "K8S003": Case(DEMO_TEXT, tree=_registration_data(1_100_000)), "K8S004": Case(DEMO_TEXT, tree=_big_annotation),
-    "K8S005": Case(DEMO_TEXT, tree=_long_label),
+    "K8S005": Case(DEMO_TEXT, tree=_long_label), "ARGO001": Case(DEMO_TEXT, tree=_oversized_path),
     **{rule: Case(DEMO_TEXT, crd=_crd(rule)) for rule in ("CRD001", "CRD002", "CRD003", "CRD004")},
     "CRD005": Case(DEMO_TEXT, crd=(PORTFOLIOS.parent / "crds" / "dangling-ref" / "gadgets.yaml").read_text(encoding="utf-8")),
 }

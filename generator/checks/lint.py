@@ -375,9 +375,29 @@ def argo_cd_projects_are_narrow(file: str, index: int, doc: dict[str, Any], fact
                                       "an AppProject of this tree names exactly what it allows, never '*'")
 
 
+# Measured with tests/benchmarks/bench_argocd.py (README "Performance"): `kubectl kustomize` of a team's models path
+# takes about 6 s of CPU at this many resources (806: 5.9 s) on a shared 2-CPU machine, and its time grows with the
+# square of them: a fifteenth of the repo-server's 90 s exec timeout.
+COMFORTABLE_RESOURCES = 800
+
+
+def applications_render_in_seconds(file: str, index: int, doc: dict[str, Any], facts: TreeFacts) -> Iterator[TreeProblem]:
+    """ARGO001: an Application's path small enough for Argo CD's repo-server to render on every refresh."""
+    if doc.get("kind") != "Application":
+        return
+    path = str(((doc.get("spec") or {}).get("source") or {}).get("path"))
+    count = facts.path_resources.get(path, 0)
+    if count > COMFORTABLE_RESOURCES:
+        yield TreeProblem(file, index, ("spec", "source", "path"), "ARGO001",
+                          f"its path renders {count:,} resources, more than the {COMFORTABLE_RESOURCES:,} Argo CD's repo-server "
+                          "renders in about 6 s: kustomize's time grows with the square of a path's resources, and the "
+                          "repo-server gives up after 90 s (ARGOCD_EXEC_TIMEOUT) on every refresh. Split what it holds: give "
+                          "some of the team's models to another team, or declare teams (each gets Applications of its own)")
+
+
 TREE_LINTS: tuple[TreeLint, ...] = (
     recreate_under_kueue, queue_exists, no_literal_secrets, images_pinned, restricted_pods, jobs_mount_no_token,
-    argo_cd_projects_are_narrow, models_have_limits, object_sizes, names_and_labels,
+    argo_cd_projects_are_narrow, models_have_limits, object_sizes, names_and_labels, applications_render_in_seconds,
 )
 
 

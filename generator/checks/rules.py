@@ -20,6 +20,7 @@ from generator.model.derive import (
     team_namespace,
 )
 from generator.model.portfolio import Model, Portfolio
+from generator.render.applications import app_roots
 
 Rule = Callable[[Portfolio], Iterator[Problem]]
 
@@ -272,6 +273,34 @@ def environments_are_consistent(portfolio: Portfolio) -> Iterator[Problem]:
                 yield Problem((*where, "active", m_index), "PF018", f"unknown model {name!r}")
 
 
+def application_names_are_unique(portfolio: Portfolio) -> Iterator[Problem]:
+    """ARGO002: every Application of the tree has a name of its own. Names join the application, the environment and
+    the team (`<application>-<env>-<team>`), so a team and an environment can spell another's name: one Application
+    would replace the other in the app-of-apps."""
+    gitops = portfolio.gitops
+    seen: dict[str, str] = {gitops.app_of_apps: "the root Application (gitops.appOfApps)"}
+    teams = {t.name: i for i, t in enumerate(portfolio.teams)}
+    environments: list[tuple[int | None, str | None]] = [(i, e.name) for i, e in enumerate(portfolio.environments)] or [(None, None)]
+    kinds = {"serving": "the Application", "platform": "the platform Application", "team": "the models Application",
+             "support": "the support Application"}
+    for e_index, environment in environments:
+        for root in app_roots(portfolio):
+            name = root.name(portfolio, environment)
+            what = kinds[root.role] + (f" of team {root.team!r}" if root.team else "") + (
+                f" in environment {environment!r}" if environment else "")
+            if root.team is not None:
+                where: tuple[str | int, ...] = ("teams", teams[root.team], "name")
+            elif e_index is not None:
+                where = ("environments", e_index, "name")
+            else:
+                where = ("gitops", "application")
+            if name in seen:
+                yield Problem(where, "ARGO002", f"{what} would be named {name!r}, like {seen[name]}: one would replace the "
+                              "other in the app-of-apps; rename the team or the environment")
+            else:
+                seen[name] = what
+
+
 def secret_env_is_its_own(portfolio: Portfolio) -> Iterator[Problem]:
     """PF019: a model's secretEnv names a variable modelDefaults.env does not also set (the container would get two
     values, and the literal one may win)."""
@@ -313,6 +342,7 @@ RULES: tuple[Rule, ...] = (
     environments_are_consistent,
     secret_env_is_its_own,
     callers_are_not_the_model_server,
+    application_names_are_unique,
     *COHORT_RULES,
 )
 

@@ -25,6 +25,7 @@ from generator.model.derive import s3_prefix, uploads
 from generator.model.loader import SourceMap
 from generator.model.portfolio import Portfolio
 from generator.output.serialize import dump_documents
+from generator.render.applications import app_roots
 from generator.render.common import Tree
 
 KUBERNETES_VERSION = "1.33.0"  # OpenShift 4.20
@@ -224,7 +225,10 @@ def origin_path(portfolio: Portfolio, document: dict[str, Any], path: FieldPath)
     if kind == "ServingRuntime":
         return ("runtime",)
     if kind == "Application":
-        return ("gitops",)
+        environments: list[str | None] = [None, *(e.name for e in portfolio.environments)]
+        teams = {root.name(portfolio, env): root.team for env in environments for root in app_roots(portfolio)}
+        team = teams.get(str(name))
+        return ("teams", [t.name for t in portfolio.teams].index(team)) if team else ("gitops",)
     for upload in uploads(portfolio):
         if name == upload.name or (kind == "Job" and str(name).startswith(f"{upload.name}-")):
             first = next(i for i, m in enumerate(portfolio.models) if s3_prefix(m) == upload.prefix)

@@ -203,6 +203,7 @@ class Upload:
     size_gb: float
     volume_size: str
     models: tuple[str, ...]
+    namespace: str
     allow_patterns: tuple[str, ...] | None = None
     ignore_patterns: tuple[str, ...] | None = None
 
@@ -221,15 +222,24 @@ def default_volume_size(size_gb: float) -> str:
     return f"{max(10, math.ceil(size_gb * GIB_PER_GB * VOLUME_HEADROOM / 10) * 10)}Gi"
 
 
+def job_namespace(model: Model, portfolio: Portfolio, shared: str) -> str:
+    """Where a Job for the model runs: its team's namespace (a team's Application deploys only there), or the
+    portfolio's `shared` namespace without teams (the upload or the registry namespace)."""
+    team = team_of(model, portfolio)
+    return team_namespace(team) if team else shared
+
+
 def uploads(portfolio: Portfolio) -> list[Upload]:
-    """Distinct S3 weights with a Hugging Face source, in portfolio order of first use."""
-    groups: dict[str, list[Model]] = {}
+    """Distinct S3 weights with a Hugging Face source, in portfolio order of first use; with teams, per team (each
+    team's Application uploads what its models need, into its own namespace)."""
+    groups: dict[tuple[str, str], list[Model]] = {}
     for model in portfolio.models:
         prefix = s3_prefix(model)
         if storage_tier(model, portfolio) == "s3" and model.weights.hugging_face and prefix:
-            groups.setdefault(prefix, []).append(model)
+            namespace = job_namespace(model, portfolio, portfolio.storage.s3.upload_namespace)
+            groups.setdefault((namespace, prefix), []).append(model)
     result = []
-    for prefix, models in groups.items():
+    for (namespace, prefix), models in groups.items():
         size = max(m.size_gb for m in models)
         explicit = [m.upload_volume_size for m in models if m.upload_volume_size]
         weights = models[0].weights
@@ -239,10 +249,19 @@ def uploads(portfolio: Portfolio) -> list[Upload]:
             size_gb=size,
             volume_size=explicit[0] if explicit else default_volume_size(size),
             models=tuple(m.name for m in models),
+            namespace=namespace,
             allow_patterns=None if weights.allow_patterns is None else tuple(weights.allow_patterns),
             ignore_patterns=None if weights.ignore_patterns is None else tuple(weights.ignore_patterns),
         ))
     return result
+
+
+def registrations(portfolio: Portfolio) -> list[tuple[str, list[Model]]]:
+    """(namespace, models) of each registration Job: one for the portfolio, or one per team that has models."""
+    groups: dict[str, list[Model]] = {}
+    for model in portfolio.models:
+        groups.setdefault(job_namespace(model, portfolio, portfolio.model_registry.namespace), []).append(model)
+    return list(groups.items())
 
 
 # The predictors' ServiceAccount, one per serving namespace (see render/access.py for why).

@@ -86,8 +86,9 @@ class GitOps(Spec):
     )
     argocd_instance: DnsLabel = Field(
         "openshift-gitops",
-        description="Name of the ArgoCD resource (OpenShift GitOps instance) in argocdNamespace; the bootstrap adds the "
-        "InferenceService health check to it and grants its application controller the cluster-scoped Kueue kinds.",
+        description="Name of the ArgoCD resource (OpenShift GitOps instance) in argocdNamespace; the deploy step adds the "
+        "InferenceService health check to its list (a JSON patch that keeps every other entry) and the bootstrap grants "
+        "its application controller the cluster-scoped Kueue kinds.",
         examples=["openshift-gitops"],
     )
     live_toggle: bool = Field(
@@ -111,10 +112,12 @@ class S3Storage(Spec):
         examples=["minio-connection"],
     )
     upload_namespace: DnsLabel = Field(
-        description="Namespace where the upload Jobs run.", examples=["minio-storage"]
+        description="Namespace where the upload Jobs run (with teams each team's run in the team's namespace).",
+        examples=["minio-storage"]
     )
     credentials_secret: DnsSubdomain = Field(
-        description="Existing Secret in the upload namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+        description="Existing Secret in the upload namespace (with teams, in each team's namespace) with keys "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
         examples=["minio-credentials"],
     )
     storage_class: DnsSubdomain = Field(
@@ -135,7 +138,8 @@ class Storage(Spec):
 
 class HuggingFace(Spec):
     token_secret: DnsSubdomain = Field(
-        "hf-token", description="Secret in the upload namespace holding a Hugging Face token (optional at run time).",
+        "hf-token", description="Secret in the upload namespace (with teams, in each team's namespace) holding a Hugging "
+        "Face token (optional at run time).",
         examples=["hf-token"],
     )
     token_key: SecretKey = Field("token", description="Key of the token in that Secret.", examples=["token"])
@@ -146,7 +150,8 @@ class ModelRegistry(Spec):
         description="REST base of the Model Registry API.",
         examples=["http://private-ai-registry-internal.rhoai-model-registries.svc:8080/api/model_registry/v1alpha3"],
     )
-    namespace: DnsLabel = Field(description="Namespace where the registration Job runs.", examples=["rhoai-model-registries"])
+    namespace: DnsLabel = Field(description="Namespace where the registration Job runs (with teams each team registers its "
+                                "models from its own namespace).", examples=["rhoai-model-registries"])
     owner: NonEmpty = Field("platform-team", description="Owner and author recorded on every registration.", examples=["platform-team"])
 
 

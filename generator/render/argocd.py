@@ -1,9 +1,13 @@
-"""Argo CD: the Application that syncs the serving tree, listed by the app-of-apps, and the bootstrap an
-administrator applies once (the root Application, the InferenceService health check, the controller's RBAC)."""
+"""Argo CD: the Applications that sync the serving tree (generator.render.applications says which), listed by the
+app-of-apps, and the bootstrap an administrator applies once (the root Application, the AppProjects, the controller's
+RBAC); the InferenceService health check is merged into the ArgoCD instance by a JSON patch (the runbook's deploy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from generator.model.portfolio import Portfolio
+from generator.render.applications import AppRoot, documents_by_root
 from generator.render.common import Document, Tree, metadata
 from generator.render.inference import STOP_ANNOTATION
 from generator.render.scripts import script
@@ -11,7 +15,11 @@ from generator.render.scripts import script
 APP_OF_APPS_DIR = "gitops/argocd/app-of-apps"
 BOOTSTRAP_DIR = "gitops/argocd/bootstrap"
 # No PruneLast: it prunes in a wave after the last one, which would wait for the InferenceServices' health.
-SYNC_OPTIONS = ["CreateNamespace=false", "ApplyOutOfSyncOnly=true"]
+SYNC_OPTIONS = ["CreateNamespace=false"]
+# Only where no wave waits on a resource that can fail. A retry is a new attempt, and with this option it skips every
+# resource already equal to Git: a failed upload or registration Job among them, so the later waves (the models that
+# need its weights) would be applied on the first retry (gitops-engine sync_context.go filterOutOfSyncTasks).
+OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
 RETRY = {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
 # Cluster-scoped kinds the serving tree may hold, with the resource name RBAC uses for each.
 CLUSTER_SCOPED = {
@@ -28,22 +36,19 @@ def serving_tree_path(portfolio: Portfolio) -> str:
     return f"gitops/{portfolio.gitops.application}/base"
 
 
-def overlay_path(portfolio: Portfolio, environment: str) -> str:
-    return f"gitops/{portfolio.gitops.application}/overlays/{environment}"
-
-
 def controller_service_account(portfolio: Portfolio) -> str:
     """The application controller's ServiceAccount, named after the ArgoCD instance by the operator."""
     return f"{portfolio.gitops.argocd_instance}-argocd-application-controller"
 
 
 def _application(portfolio: Portfolio, *, name: str, path: str, namespace: str, server: str | None = None,
-                 ignore: list[Document] | None = None) -> Document:
-    """An Application of this repository: `path` synced into `namespace`, automated with retries."""
+                 ignore: list[Document] | None = None, jobs: bool, project: str | None = None) -> Document:
+    """An Application of this repository: `path` synced into `namespace`, automated with retries. With `jobs` (its
+    path holds Jobs that later waves need) every attempt applies every resource, so a failed Job fails each attempt."""
     gitops = portfolio.gitops
-    options = list(SYNC_OPTIONS)
+    options = list(SYNC_OPTIONS) if jobs else [*SYNC_OPTIONS, OUT_OF_SYNC_ONLY]
     spec: Document = {
-        "project": gitops.project,
+        "project": project or gitops.project,
         "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.target_revision, "path": path},
         "destination": {"server": server or gitops.destination_server, "namespace": namespace},
     }
@@ -66,38 +71,47 @@ def live_toggle_ignore() -> list[Document]:
     return [{"group": "serving.kserve.io", "kind": "InferenceService", "jsonPointers": [pointer]}]
 
 
-def application(portfolio: Portfolio) -> Document:
-    """The serving tree's Application, listed by the app-of-apps."""
-    return _application(portfolio, name=portfolio.gitops.application, path=serving_tree_path(portfolio),
-                        namespace=portfolio.namespace,
-                        ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
-
-
-def environment_applications(portfolio: Portfolio) -> list[Document]:
-    """With environments, one Application per cluster, each syncing its overlay there (and none for the base)."""
-    return [_application(portfolio, name=f"{portfolio.gitops.application}-{env.name}", path=overlay_path(portfolio, env.name),
-                         namespace=portfolio.namespace, server=env.destination_server,
-                         ignore=live_toggle_ignore() if portfolio.gitops.live_toggle else None)
-            for env in portfolio.environments]
+def application(portfolio: Portfolio, root: AppRoot, documents: list[Document], environment: str | None = None) -> Document:
+    """The Application of one root of the serving tree holding `documents` (of its overlay for an environment)."""
+    models = any(d.get("kind") == "InferenceService" for d in documents)
+    server = next((e.destination_server for e in portfolio.environments if e.name == environment), None)
+    return _application(portfolio, name=root.name(portfolio, environment), path=root.path(portfolio, environment),
+                        namespace=root.namespace, server=server, project=root.project,
+                        ignore=live_toggle_ignore() if portfolio.gitops.live_toggle and models else None,
+                        jobs=any(d.get("kind") == "Job" for d in documents))
 
 
 def root_application(portfolio: Portfolio) -> Document:
     """The one Application applied by hand: it syncs the app-of-apps folder, which lists the rest."""
     gitops = portfolio.gitops
-    return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace)
+    return _application(portfolio, name=gitops.app_of_apps, path=APP_OF_APPS_DIR, namespace=gitops.argocd_namespace,
+                        jobs=False)
 
 
-def health_checks(portfolio: Portfolio) -> Document:
-    """The ArgoCD instance's custom health check for InferenceService (a partial object: `oc apply` sets only it)."""
-    gitops = portfolio.gitops
-    return {
-        "apiVersion": "argoproj.io/v1beta1",
-        "kind": "ArgoCD",
-        "metadata": {"name": gitops.argocd_instance, "namespace": gitops.argocd_namespace},
-        "spec": {"resourceHealthChecks": [
-            {"group": "serving.kserve.io", "kind": "InferenceService", "check": script("inferenceservice-health.lua")},
-        ]},
-    }
+HEALTH_CHECKS = "/spec/resourceHealthChecks"
+
+
+# The ArgoCD instance's custom health checks the tree needs: (group, kind) -> the Lua script of generator/scripts.
+HEALTH_CHECK_SCRIPTS = {
+    ("serving.kserve.io", "InferenceService"): "inferenceservice-health.lua",
+    ("batch", "Job"): "job-health.lua",  # Kueue's suspend-and-resume made the built-in check call a running Job Healthy
+}
+
+
+def health_check_entries() -> list[Document]:
+    """The custom health checks, each an entry of the ArgoCD instance's `spec.resourceHealthChecks`, which the OpenShift
+    GitOps operator writes into argocd-cm as resource.customizations.health.<group>_<kind>."""
+    return [{"group": group, "kind": kind, "check": script(name)} for (group, kind), name in HEALTH_CHECK_SCRIPTS.items()]
+
+
+def health_check_entry(kind: str = "InferenceService") -> Document:
+    return next(e for e in health_check_entries() if e["kind"] == kind)
+
+
+def health_check_patch(entries: list[Document] | None = None) -> list[Document]:
+    """A JSON patch (RFC 6902) that appends the entries and leaves every other entry of the instance's list in place.
+    Applying a partial ArgoCD object instead would replace the whole list: the administrator's checks would go."""
+    return [{"op": "add", "path": f"{HEALTH_CHECKS}/-", "value": e} for e in (health_check_entries() if entries is None else entries)]
 
 
 def cluster_scoped_kinds(serving: Tree) -> dict[str, list[str]]:
@@ -136,50 +150,73 @@ def controller_rbac(portfolio: Portfolio, serving: Tree) -> list[Document]:
     ]
 
 
-def app_project(portfolio: Portfolio, serving: Tree) -> Document:
-    """The Applications' AppProject: this repository only, this tree's namespaces and kinds only, nothing else."""
+def app_project(portfolio: Portfolio, *, name: str, description: str, documents: list[Document],
+                namespaced: Sequence[tuple[str, str]] = (), namespaces: Sequence[str] = ()) -> Document:
+    """An AppProject: this repository only, and exactly the namespaces and kinds of `documents` (plus the given ones)."""
     gitops = portfolio.gitops
-    namespaced: dict[tuple[str, str], None] = {("argoproj.io", "Application"): None}  # the app-of-apps' children
-    namespaces: dict[str, None] = {gitops.argocd_namespace: None}
+    kinds: dict[tuple[str, str], None] = dict.fromkeys(namespaced)
+    places: dict[str, None] = dict.fromkeys(namespaces)
     cluster: dict[tuple[str, str], None] = {}
-    for documents in serving.values():
-        for doc in documents:
-            if doc.get("kind") == "Kustomization":
-                continue
-            group = str(doc.get("apiVersion", "")).rpartition("/")[0]
-            key = (group, str(doc["kind"]))
-            namespace = (doc.get("metadata") or {}).get("namespace")
-            if namespace:
-                namespaced[key] = None
-                namespaces[namespace] = None
-            else:
-                cluster[key] = None
+    for doc in documents:
+        group = str(doc.get("apiVersion", "")).rpartition("/")[0]
+        key = (group, str(doc["kind"]))
+        namespace = (doc.get("metadata") or {}).get("namespace")
+        if namespace:
+            kinds[key] = None
+            places[namespace] = None
+        else:
+            cluster[key] = None
     # The app-of-apps and its children live on Argo CD's own cluster; each environment's serving tree on its cluster.
     servers = list(dict.fromkeys([gitops.destination_server, *(e.destination_server for e in portfolio.environments)]))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": metadata(gitops.project, namespace=gitops.argocd_namespace),
+        "metadata": metadata(name, namespace=gitops.argocd_namespace),
         "spec": {
-            "description": f"The model portfolio's GitOps tree ({gitops.application}): exactly its namespaces and kinds",
+            "description": description,
             "sourceRepos": [gitops.repo_url],
-            "destinations": [{"server": server, "namespace": ns} for server in servers for ns in sorted(namespaces)],
+            "destinations": [{"server": server, "namespace": ns} for server in servers for ns in sorted(places)],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(cluster)],
-            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(namespaced)],
+            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(kinds)],
         },
     }
 
 
-def render_argocd(portfolio: Portfolio) -> dict[str, list[Document]]:
-    if portfolio.environments:
-        return {f"{a['metadata']['name']}.yaml": [a] for a in environment_applications(portfolio)}
-    return {f"{portfolio.gitops.application}.yaml": [application(portfolio)]}
+def app_projects(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> list[Document]:
+    """The tree's project (the app-of-apps, and the serving tree or the platform), then one per team: only the
+    team's namespace, only the namespaced kinds its Applications hold, no cluster-scoped kind."""
+    gitops = portfolio.gitops
+    held = documents_by_root(portfolio, serving, roots)
+    own = [r for r in roots if r.project == gitops.project]
+    projects = [app_project(
+        portfolio, name=gitops.project, namespaced=[("argoproj.io", "Application")], namespaces=[gitops.argocd_namespace],
+        description=f"The model portfolio's GitOps tree ({gitops.application}): exactly its namespaces and kinds"
+        if not portfolio.teams else f"The model portfolio's platform ({gitops.application}): the app-of-apps, the "
+        "cluster-scoped Kueue objects, the teams' namespaces and queues",
+        documents=[d for r in own for d in held[r]])]
+    for team in portfolio.teams:
+        mine = [r for r in roots if r.team == team.name]
+        if not mine:
+            continue
+        projects.append(app_project(
+            portfolio, name=mine[0].project,
+            description=f"Team {team.name} of the model portfolio ({gitops.application}): only namespace "
+                        f"{mine[0].namespace}, only the kinds its models, Jobs and callers need",
+            documents=[d for r in mine for d in held[r]]))
+    return projects
 
 
-def render_bootstrap(portfolio: Portfolio, serving: Tree) -> dict[str, list[Document]]:
+def render_argocd(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> dict[str, list[Document]]:
+    """The app-of-apps' Applications: one per root of the serving tree, or one per root and environment."""
+    environments: list[str | None] = [e.name for e in portfolio.environments] or [None]
+    held = documents_by_root(portfolio, serving, roots)
+    apps = [application(portfolio, root, held[root], env) for env in environments for root in roots]
+    return {f"{a['metadata']['name']}.yaml": [a] for a in apps}
+
+
+def render_bootstrap(portfolio: Portfolio, serving: Tree, roots: list[AppRoot]) -> dict[str, list[Document]]:
     files = {f"{portfolio.gitops.app_of_apps}.yaml": [root_application(portfolio)],
-             "app-project.yaml": [app_project(portfolio, serving)],
-             "argocd-health-checks.yaml": [health_checks(portfolio)]}
+             "app-project.yaml": app_projects(portfolio, serving, roots)}
     rbac = controller_rbac(portfolio, serving)
     if rbac:
         files["argocd-controller-rbac.yaml"] = rbac

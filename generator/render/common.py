@@ -43,6 +43,15 @@ def metadata(
     return meta
 
 
+QUEUE_NAME = "kueue.x-k8s.io/queue-name"
+
+
+def job_queue_labels(portfolio: Portfolio) -> dict[str, str]:
+    """With teams a Job runs in its team's namespace, which Kueue manages: it joins the team's LocalQueue by name
+    (its cpu and memory count against the team's quota while it runs) rather than waiting for a default queue."""
+    return {QUEUE_NAME: portfolio.kueue.local_queue} if portfolio.teams else {}
+
+
 def gpu_toleration(portfolio: Portfolio) -> Document:
     taint = portfolio.cluster.gpu_taint
     return {"key": taint.key, "operator": "Exists", "effect": taint.effect}

@@ -1,13 +1,13 @@
-"""Model Registry registration: a Job registers every model with its real storage URI; a long list is cut in shards,
-each a ConfigMap and a Job of its own."""
+"""Model Registry registration: a Job registers every model with its real storage URI (with teams, one per team, in its
+namespace, for its own models); a long list is cut in shards, each a ConfigMap and a Job of its own."""
 
 from __future__ import annotations
 
 import json
 
-from generator.model.derive import storage_tier, storage_uri
+from generator.model.derive import registrations, storage_tier, storage_uri
 from generator.model.portfolio import Model, Portfolio
-from generator.render.common import Document, content_named, job_pod, metadata, service_account
+from generator.render.common import Document, content_named, job_pod, job_queue_labels, metadata, service_account
 from generator.render.limits import wire_json
 from generator.render.scripts import script
 
@@ -62,12 +62,11 @@ def shard_name(base: str, index: int) -> str:
     return base if index == 0 else f"{base}-{index + 1}"
 
 
-def registration_configmap(portfolio: Portfolio, entries: list[dict[str, object]], index: int = 0) -> Document:
+def registration_configmap(namespace: str, entries: list[dict[str, object]], index: int = 0) -> Document:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(shard_name(CONFIGMAP, index), namespace=portfolio.model_registry.namespace,
-                             labels=COMPONENT, wave="model-registration"),
+        "metadata": metadata(shard_name(CONFIGMAP, index), namespace=namespace, labels=COMPONENT, wave="model-registration"),
         "data": {
             "models.json": json.dumps(entries, indent=2, sort_keys=True) + "\n",
             "register.py": script("register.py"),
@@ -76,6 +75,7 @@ def registration_configmap(portfolio: Portfolio, entries: list[dict[str, object]
 
 
 def registration_job(portfolio: Portfolio, config: Document, index: int = 0) -> Document:
+    namespace = config["metadata"]["namespace"]
     container = {
         "name": "register",
         "image": portfolio.jobs.image,
@@ -99,19 +99,21 @@ def registration_job(portfolio: Portfolio, config: Document, index: int = 0) -> 
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(content_named(shard_name(JOB, index), spec, config["data"]), namespace=portfolio.model_registry.namespace,
-                             labels=COMPONENT, wave="model-registration"),
+        "metadata": metadata(content_named(shard_name(JOB, index), spec, config["data"]), namespace=namespace,
+                             labels={**COMPONENT, **job_queue_labels(portfolio)}, wave="model-registration"),
         "spec": spec,
     }
 
 
 def render_registration(portfolio: Portfolio) -> dict[str, list[Document]]:
-    """One ConfigMap and one Job per shard of the model list: each stays far below the API server's limits."""
-    configs = [registration_configmap(portfolio, entries, index)
-               for index, entries in enumerate(shards([registration_entry(m, portfolio) for m in portfolio.models]))]
+    """Per Job namespace (the registry's, or each team's with its own models), one ConfigMap and one Job per shard of
+    its model list: each stays far below the API server's limits."""
+    groups = registrations(portfolio)
+    sharded = [(index, registration_configmap(namespace, entries, index)) for namespace, models in groups
+               for index, entries in enumerate(shards([registration_entry(m, portfolio) for m in models]))]
     return {
-        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.model_registry.namespace,
-                                                 labels=COMPONENT, wave="model-registration")],
-        "registration-config.yaml": configs,
-        "register-models.yaml": [registration_job(portfolio, config, index) for index, config in enumerate(configs)],
+        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=namespace, labels=COMPONENT,
+                                                 wave="model-registration") for namespace, _ in groups],
+        "registration-config.yaml": [config for _, config in sharded],
+        "register-models.yaml": [registration_job(portfolio, config, index) for index, config in sharded],
     }

@@ -6,7 +6,7 @@ import json
 
 from generator.model.derive import Upload, uploads
 from generator.model.portfolio import Portfolio
-from generator.render.common import Document, content_named, job_pod, metadata, secret_env, service_account
+from generator.render.common import Document, content_named, job_pod, job_queue_labels, metadata, secret_env, service_account
 from generator.render.scripts import script
 
 UPLOADER_CONFIGMAP = "model-uploader"
@@ -14,12 +14,11 @@ SERVICE_ACCOUNT = "model-upload"  # talks to Hugging Face and S3, never to the K
 COMPONENT = {"app.kubernetes.io/component": "model-upload"}
 
 
-def uploader_configmap(portfolio: Portfolio) -> Document:
+def uploader_configmap(namespace: str) -> Document:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(UPLOADER_CONFIGMAP, namespace=portfolio.storage.s3.upload_namespace,
-                             labels=COMPONENT, wave="model-upload"),
+        "metadata": metadata(UPLOADER_CONFIGMAP, namespace=namespace, labels=COMPONENT, wave="model-upload"),
         "data": {"upload.py": script("upload.py")},
     }
 
@@ -28,8 +27,7 @@ def volume_claim(upload: Upload, portfolio: Portfolio) -> Document:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": metadata(upload.name, namespace=portfolio.storage.s3.upload_namespace,
-                             labels=COMPONENT, wave="model-upload"),
+        "metadata": metadata(upload.name, namespace=upload.namespace, labels=COMPONENT, wave="model-upload"),
         "spec": {
             "accessModes": ["ReadWriteOnce"],
             "storageClassName": portfolio.storage.s3.storage_class,
@@ -83,9 +81,9 @@ def upload_job(upload: Upload, portfolio: Portfolio) -> Document:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(content_named(upload.name, spec, script("upload.py")), namespace=s3.upload_namespace,
-                             labels=labels, annotations={"gpuaas.opendatahub.io/models": ",".join(upload.models)},
-                             wave="model-upload"),
+        "metadata": metadata(content_named(upload.name, spec, script("upload.py")), namespace=upload.namespace,
+                             labels={**labels, **job_queue_labels(portfolio)},
+                             annotations={"gpuaas.opendatahub.io/models": ",".join(upload.models)}, wave="model-upload"),
         "spec": spec,
     }
 
@@ -94,11 +92,12 @@ def render_upload(portfolio: Portfolio) -> dict[str, list[Document]]:
     found = uploads(portfolio)
     if not found:
         return {}
+    namespaces = list(dict.fromkeys(u.namespace for u in found))
     files = {
-        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=portfolio.storage.s3.upload_namespace,
-                                                 labels=COMPONENT, wave="model-upload")],
-        "uploader-script.yaml": [uploader_configmap(portfolio)],
+        "service-account.yaml": [service_account(SERVICE_ACCOUNT, namespace=ns, labels=COMPONENT, wave="model-upload")
+                                 for ns in namespaces],
+        "uploader-script.yaml": [uploader_configmap(ns) for ns in namespaces],
     }
-    for upload in found:
-        files[f"{upload.name}.yaml"] = [volume_claim(upload, portfolio), upload_job(upload, portfolio)]
+    for upload in found:  # with teams one file per weights, with each team's PVC and Job (each to its team's folder)
+        files.setdefault(f"{upload.name}.yaml", []).extend([volume_claim(upload, portfolio), upload_job(upload, portfolio)])
     return files

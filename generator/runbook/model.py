@@ -18,12 +18,14 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from generator.admission.plan import Snapshot
-from generator.model.derive import Upload, model_namespace, serving_namespaces, storage_tier, uploads
+from generator.model.derive import Upload, model_namespace, registrations, serving_namespaces, storage_tier, uploads
 from generator.model.portfolio import Model, Portfolio
+from generator.render.applications import AppRoot, rendered_roots
 from generator.render.argocd import APP_OF_APPS_DIR, BOOTSTRAP_DIR, serving_tree_path
 from generator.render.common import Document, Tree
 from generator.render.inference import STOP_ANNOTATION
 
+COMPONENT = "app.kubernetes.io/component"
 # run: part of the shell script; show: read-only, interactive or manual, left out of the script;
 # simulated: what the simulator predicts for a case the tree cannot produce (e.g. RollingUpdate).
 Mode = Literal["run", "show", "simulated"]
@@ -135,12 +137,40 @@ class RunbookFacts:
         return self.portfolio.cluster.gpu_resource
 
     @property
-    def upload_namespace(self) -> str:
-        return self.portfolio.storage.s3.upload_namespace
+    def upload_namespaces(self) -> list[str]:
+        """Where the upload Jobs run: the upload namespace, or each team's namespace that has uploads."""
+        return list(dict.fromkeys(u.namespace for u in self.uploads))
+
+    def uploads_in(self, namespace: str) -> list[Upload]:
+        return [u for u in self.uploads if u.namespace == namespace]
+
+    @cached_property
+    def roots(self) -> list[AppRoot]:
+        """The Applications of the serving tree (one, or the platform's and each team's)."""
+        return rendered_roots(self.portfolio, self.tree)
 
     @property
-    def registry_namespace(self) -> str:
-        return self.portfolio.model_registry.namespace
+    def applications(self) -> list[str]:
+        return [root.name(self.portfolio) for root in self.roots]
+
+    @property
+    def serving_applications(self) -> list[str]:
+        """The Applications whose last wave is the models."""
+        return [root.name(self.portfolio) for root in self.roots if root.role in ("serving", "team")]
+
+    def application_of(self, model: str) -> str:
+        """The Application that serves the model."""
+        namespace = self.namespace_of(model)
+        return next(root.name(self.portfolio) for root in self.roots
+                    if root.role == "serving" or (root.role == "team" and root.namespace == namespace))
+
+    def sync_options(self, application: str) -> list[str]:
+        """The sync options of an Application of the tree (a sync asked for by hand must carry them itself)."""
+        return next(list(d["spec"]["syncPolicy"]["syncOptions"]) for d in self.documents("Application")
+                    if d["metadata"]["name"] == application)
+
+    def application_paths(self) -> list[str]:
+        return [root.base_path(self.portfolio) for root in self.roots]
 
     @property
     def argocd_namespace(self) -> str:
@@ -171,15 +201,20 @@ class RunbookFacts:
     def upload_job(self, upload: Upload) -> str:
         """The upload Job's name as rendered (its base name plus a hash of its input)."""
         return next(str(j["metadata"]["name"]) for j in self.documents("Job")
-                    if j["metadata"].get("namespace") == self.upload_namespace
+                    if j["metadata"].get("namespace") == upload.namespace
                     and any((v.get("persistentVolumeClaim") or {}).get("claimName") == upload.name
                             for v in j["spec"]["template"]["spec"].get("volumes") or []))
 
     @property
-    def registration_jobs(self) -> list[str]:
-        """The registration Jobs as rendered: one per shard of the model list (one for most portfolios)."""
-        return [str(j["metadata"]["name"]) for j in self.documents("Job")
-                if j["metadata"].get("namespace") == self.registry_namespace]
+    def registration_jobs(self) -> list[tuple[str, list[str], list[Model]]]:
+        """(namespace, Job names, models) of each registration: one, or one per team with models; a Job per shard of
+        its model list (one for most portfolios)."""
+        found = []
+        for namespace, models in registrations(self.portfolio):
+            jobs = [str(j["metadata"]["name"]) for j in self.documents("Job") if j["metadata"].get("namespace") == namespace
+                    and j["metadata"]["labels"].get(COMPONENT) == "model-registration"]
+            found.append((namespace, jobs, models))
+        return found
 
     @property
     def namespaces(self) -> list[str]:
@@ -205,7 +240,7 @@ class RunbookFacts:
         parsed = urlparse(self.portfolio.storage.s3.endpoint)
         host = parsed.hostname or "minio"
         parts = host.split(".")
-        namespace = parts[1] if len(parts) > 1 else self.upload_namespace
+        namespace = parts[1] if len(parts) > 1 else self.portfolio.storage.s3.upload_namespace
         try:
             port = parsed.port or 80
         except ValueError:  # the schema admits only numeric ports; never fail on what it let through

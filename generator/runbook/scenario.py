@@ -27,14 +27,17 @@ from generator.runbook.model import (
 START = "SCENARIO_START"
 
 
-def sync_commands(facts: RunbookFacts) -> list[Command]:
-    """Ask Argo CD to look at Git now and wait until it has synced the commit just pushed."""
-    gitops = facts.portfolio.gitops
-    app, argo = gitops.application, gitops.argocd_namespace
+def sync_commands(facts: RunbookFacts, models: Sequence[str]) -> list[Command]:
+    """Ask Argo CD to look at Git now and wait until the Applications serving `models` have synced the commit just
+    pushed."""
+    argo = facts.portfolio.gitops.argocd_namespace
+    apps = list(dict.fromkeys(facts.application_of(m) for m in models))
     return [
-        Command(sh("oc", "annotate", "application", app, "-n", argo, "argocd.argoproj.io/refresh=normal", "--overwrite")),
-        Command(sh("oc", "wait", f"application/{app}", "-n", argo,
-                   Raw("--for=jsonpath='{.status.sync.revision}'=\"$(git rev-parse HEAD)\""), "--timeout=10m")),
+        *(Command(sh("oc", "annotate", "application", app, "-n", argo, "argocd.argoproj.io/refresh=normal", "--overwrite"))
+          for app in apps),
+        *(Command(sh("oc", "wait", f"application/{app}", "-n", argo,
+                     Raw("--for=jsonpath='{.status.sync.revision}'=\"$(git rev-parse HEAD)\""), "--timeout=10m"))
+          for app in apps),
     ]
 
 
@@ -46,7 +49,7 @@ def gitops_change(facts: RunbookFacts, assignments: Sequence[str], message: str)
         Command(sh("git", "add", "portfolio.yaml", "gitops")),
         Command(sh("git", "commit", "-m", message)),
         Command(sh("git", "push")),
-        *sync_commands(facts),
+        *sync_commands(facts, [a.partition("=")[0] for a in assignments]),
     ]
 
 
@@ -54,6 +57,12 @@ def live_switch(facts: RunbookFacts, states: dict[str, bool]) -> list[Command]:
     """Stop (True) or start (False) models through their InferenceService, as the dashboard's buttons do."""
     return [Command(sh("oc", "annotate", "inferenceservice", name, "-n", facts.namespace_of(name),
                        f"{STOP_ANNOTATION}={'true' if stop else 'false'}", "--overwrite")) for name, stop in states.items()]
+
+
+def _touched(run: ScenarioRun) -> list[str]:
+    """The models a scenario switches on or off, at its start or in a step: what its revert changes back."""
+    start = list(run.scenario.start or [])
+    return list(dict.fromkeys([*start, *(m for step in run.scenario.steps for m in (*step.enable, *step.disable))]))
 
 
 def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
@@ -105,5 +114,5 @@ def scenario_section(facts: RunbookFacts, run: ScenarioRun) -> Section:
         section.blocks.append(Block(
             "Return to the baseline: revert the scenario's commits and let Argo CD sync.",
             [Command(sh("git", "revert", "--no-edit", Raw(f'"${START}"..HEAD'))), Command(sh("git", "push")),
-             *sync_commands(facts)]))
+             *sync_commands(facts, _touched(run))]))
     return section

@@ -9,7 +9,7 @@ from generator.admission.plan import Cluster
 from generator.admission.present import quota_lines
 from generator.model.derive import flavor_node_labels, model_callers
 from generator.model.portfolio import Model
-from generator.render.argocd import controller_service_account
+from generator.render.argocd import HEALTH_CHECKS, controller_service_account, health_check_entries, health_check_patch
 from generator.runbook.model import (
     Block,
     Command,
@@ -166,6 +166,41 @@ def prerequisites(facts: RunbookFacts) -> Section:
     return section
 
 
+def _health_check(facts: RunbookFacts) -> Block:
+    """Merge the tree's health checks into the ArgoCD instance's list, keeping every other entry."""
+    p = facts.portfolio
+    argocd = ("argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace)
+    listed = sh("oc", "get", *argocd, "-o", "jsonpath={range .spec.resourceHealthChecks[*]}{.group}/{.kind}{\"\\n\"}{end}")
+    has_list = sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks}", Raw("|"), "grep", "-q", ".")
+    index = "$((HEALTH_CHECK_INDEX - 1))"
+    commands = [Command(sh("oc", "patch", *argocd, "--type=json", "-p",
+                           json.dumps([{"op": "add", "path": HEALTH_CHECKS, "value": []}])), unless=has_list)]
+    entries = health_check_entries()
+    for entry in entries:
+        ours = f"{entry['group']}/{entry['kind']}"
+        absent = sh("test", "-z", Raw('"$(' + sh(listed, Raw("|"), "grep", "-x", ours) + ')"'))
+        remove = json.dumps([{"op": "test", "path": f"{HEALTH_CHECKS}/{index}/kind", "value": entry["kind"]},
+                             {"op": "remove", "path": f"{HEALTH_CHECKS}/{index}"}])
+        commands += [
+            Command(capture("HEALTH_CHECK_INDEX", sh(listed, Raw("|"), "grep", "-m1", "-nx", ours, Raw("|"), "cut", "-d:", "-f1")),
+                    unless=absent),
+            Command(sh("oc", "patch", *argocd, "--type=json", "-p", Raw('"' + remove.replace('"', '\\"') + '"')), unless=absent),
+            Command(sh("oc", "patch", *argocd, "--type=json", "-p", json.dumps(health_check_patch([entry]))))]
+    kinds = " ".join(e["kind"] for e in entries)
+    return Block(
+        f"Argo CD's health checks for InferenceServices and Jobs, as a cluster administrator: added to the ArgoCD instance "
+        f"{p.gitops.argocd_instance} with a JSON patch, so every other entry of its resourceHealthChecks list stays (applying "
+        "a partial ArgoCD object would replace the whole list). The list is created when the instance has none; a check "
+        "of the same kind already there (an older version of this one, or another) is removed first, as the operator "
+        "keeps one check per kind. Ready models are Healthy, stopped ones Suspended, waiting ones Progressing with "
+        "KServe's reason, failed ones Degraded; Argo CD's own check before v3.1.10 reports Ready models as Progressing. "
+        "A Job is Healthy only once Complete and Progressing while Kueue holds it: Argo CD's own check calls a Job that "
+        "Kueue suspended and resumed Healthy while it still runs, and the sync would start the models before their "
+        "weights are uploaded.",
+        [*commands, Command(sh("oc", "get", *argocd, "-o", "jsonpath={.spec.resourceHealthChecks[*].kind}"),
+                            f"... {kinds} (any other checks of the instance before them)")])
+
+
 def _hardware_profiles(facts: RunbookFacts) -> list[str]:
     """The HardwareProfiles the InferenceServices name that the tree does not render itself (it does with teams)."""
     rendered = {d["metadata"]["name"] for docs in facts.tree.values() for d in docs if d.get("kind") == "HardwareProfile"}
@@ -230,22 +265,22 @@ def _secrets(facts: RunbookFacts) -> list[Block]:
              Command(sh(entry, Raw("|"), "base64", "-d"),
                      '{"type":"s3","access_key_id":"...","secret_access_key":"...","endpoint_url":"'
                      f'{s3.endpoint}","bucket":"{s3.bucket}","region":"us-east-1"}}')]))
-    if facts.uploads:
+    for namespace in facts.upload_namespaces:
         blocks.append(Block(
-            f"The upload Jobs' Secrets in {facts.upload_namespace}, created only when missing: {s3.credentials_secret} (the "
+            f"The upload Jobs' Secrets in {namespace}, created only when missing: {s3.credentials_secret} (the "
             f"MinIO keys) and {hf.token_secret} (the Hugging Face token, for gated repositories; export HF_TOKEN).",
-            [Command(sh("oc", "create", "secret", "generic", s3.credentials_secret, "-n", facts.upload_namespace, *minio_keys),
-                     unless=sh("oc", "get", "secret", s3.credentials_secret, "-n", facts.upload_namespace)),
-             Command(sh("oc", "create", "secret", "generic", hf.token_secret, "-n", facts.upload_namespace,
+            [Command(sh("oc", "create", "secret", "generic", s3.credentials_secret, "-n", namespace, *minio_keys),
+                     unless=sh("oc", "get", "secret", s3.credentials_secret, "-n", namespace)),
+             Command(sh("oc", "create", "secret", "generic", hf.token_secret, "-n", namespace,
                         word("--from-literal=", hf.token_key, "=", Raw('"${HF_TOKEN:?export HF_TOKEN}"'))),
-                     unless=sh("oc", "get", "secret", hf.token_secret, "-n", facts.upload_namespace))]))
+                     unless=sh("oc", "get", "secret", hf.token_secret, "-n", namespace))]))
     return blocks
 
 
 def deploy(facts: RunbookFacts) -> Section:
     p = facts.portfolio
     argo = facts.argocd_namespace
-    app = p.gitops.application
+    apps = facts.applications
     deadline = p.jobs.active_deadline_seconds
     section = Section("deploy", "Deploy",
                       "One shot: apply the bootstrap once and let Argo CD sync every wave. Step by step: validate, dry-run "
@@ -254,46 +289,52 @@ def deploy(facts: RunbookFacts) -> Section:
         "Check locally: the portfolio, the lint rules, the rendered documents and the scenarios.",
         [Command(sh("python", "-m", "generator", "validate"), "valid: ...")]))
     section.blocks.append(Block(
-        "Dry-run the rendered tree against the API server (admission webhooks and CRD schemas included).",
-        [Command(sh("kubectl", "kustomize", facts.serving_tree, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"),
-                 "every object: created (server dry run)"),
+        "Dry-run the rendered tree against the API server (admission webhooks and CRD schemas included)"
+        + (", the path of each Application in turn." if len(apps) > 1 else "."),
+        [*(Command(sh("kubectl", "kustomize", path, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"),
+                   "every object: created (server dry run)" if index == 0 else "")
+           for index, path in enumerate(facts.application_paths())),
          Command(sh("kubectl", "kustomize", facts.app_of_apps_dir, Raw("|"), "oc", "apply", "--dry-run=server", "-f", "-"))]))
+    listed = f"the Application {apps[0]}" if len(apps) == 1 else (
+        f"the platform's Application {apps[0]} and each team's two: its models, Jobs and runtime, and its callers' access")
     section.blocks.append(Block(
-        f"Bootstrap, as a cluster administrator, once: the root Application {p.gitops.app_of_apps} (it syncs "
-        f"{facts.app_of_apps_dir}, which holds the Application {app}), the InferenceService health check of the "
-        f"ArgoCD instance {p.gitops.argocd_instance} (it replaces that instance's resourceHealthChecks list), and the "
-        "application controller's permissions on the tree's cluster-scoped kinds.",
+        f"Bootstrap, as a cluster administrator, once, and again whenever {facts.bootstrap_dir} changes (a kind the tree "
+        f"holds for the first time{'; a new team' if p.teams else ''}): the root Application {p.gitops.app_of_apps} (it syncs "
+        f"{facts.app_of_apps_dir}, which holds {listed}), the AppProject{'s' if p.teams else ''}, and the application "
+        "controller's permissions on the tree's cluster-scoped kinds.",
         [Command(sh("oc", "apply", "-k", facts.bootstrap_dir)),
          Command(sh("oc", "wait", f"application/{p.gitops.app_of_apps}", "-n", argo,
                     "--for=jsonpath={.status.sync.status}=Synced", "--timeout=10m")),
-         Command(sh("oc", "get", "application", app, "-n", argo), f"{app}   Synced")]))
+         Command(sh("oc", "get", "application", *apps, "-n", argo), "\n".join(f"{a}   Synced" for a in apps))]))
+    section.blocks.append(_health_check(facts))
     if facts.uploads:
         section.blocks.append(Block(
             "Wave 1: the uploads copy each distinct set of S3 weights once, only the files vLLM loads; the "
             "InferenceServices wait for them.",
-            [Command(sh("oc", "wait", "--for=condition=complete", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace,
+            [Command(sh("oc", "wait", "--for=condition=complete", f"job/{facts.upload_job(u)}", "-n", u.namespace,
                         f"--timeout={deadline}s"), f"job.batch/{facts.upload_job(u)} condition met") for u in facts.uploads]))
         section.blocks.append(Block(
             "Follow an upload while it runs.",
-            [Command(sh("oc", "logs", "-f", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace),
+            [Command(sh("oc", "logs", "-f", f"job/{facts.upload_job(u)}", "-n", u.namespace),
                      f"s3://{p.storage.s3.bucket}/{u.prefix}/ complete: N files") for u in facts.uploads], "show"))
-    jobs = facts.registration_jobs
+    registrations = [cmd for namespace, jobs, models in facts.registration_jobs for cmd in (
+        *(Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", namespace, "--timeout=15m"))
+          for job in jobs),
+        *(Command(sh("oc", "logs", f"job/{job}", "-n", namespace),
+                  "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in models)
+                  if index == 0 else "") for index, job in enumerate(jobs)))]
     section.blocks.append(Block(
         "Wave 2: the runtime, and every model registered in the Model Registry with its real storage URI (the "
         "registration Job's name carries a hash of the model list, so a changed list runs again).",
         [*(Command(sh("oc", "get", "servingruntime", p.runtime.name, "-n", ns), p.runtime.name)
-           for ns in facts.serving_namespaces),
-         *(Command(sh("oc", "wait", "--for=condition=complete", f"job/{job}", "-n", facts.registry_namespace,
-                      "--timeout=15m")) for job in jobs),
-         *(Command(sh("oc", "logs", f"job/{job}", "-n", facts.registry_namespace),
-                   "\n".join(f"{m.name}: registered model ... created (or: already registered)" for m in facts.models)
-                   if index == 0 else "") for index, job in enumerate(jobs))]))
+           for ns in facts.serving_namespaces), *registrations]))
     running = [m for m in facts.baseline.models if m.state == "admitted"]
     section.blocks.append(Block(
         "Wave 3, the last: the InferenceServices. Argo CD ends the sync once they are applied; the models that run become "
         "Ready once Kueue admits their pods and a node holds them (stopped models stay Suspended in Argo CD).",
-        [Command(sh("oc", "wait", f"application/{app}", "-n", argo, "--for=jsonpath={.status.operationState.phase}=Succeeded",
-                    "--timeout=30m")),
+        [*(Command(sh("oc", "wait", f"application/{app}", "-n", argo,
+                      "--for=jsonpath={.status.operationState.phase}=Succeeded", "--timeout=30m"))
+           for app in facts.serving_applications),
          *(Command(sh("oc", "wait", "--for=condition=Ready", f"inferenceservice/{m.name}", "-n", facts.namespace_of(m.name),
                       "--timeout=45m"), f"inferenceservice.serving.kserve.io/{m.name} condition met") for m in running)]))
     return section
@@ -440,12 +481,12 @@ def troubleshoot(facts: RunbookFacts) -> Section:
                     "jsonpath={.spec.strategy.type}"), "Recreate")],
         "show"))
     blocks.append(Block(
-        "Argo CD shows a model as Progressing although it serves, or the sync never ends: the health check in the "
-        f"bootstrap reads Ready (stopped models are Suspended); check the ArgoCD instance {p.gitops.argocd_instance} "
-        "carries it.",
+        "Argo CD shows a model as Progressing although it serves, or the sync never ends: the InferenceService health "
+        "check that deploy adds reads Ready (stopped models are Suspended); check the ArgoCD instance "
+        f"{p.gitops.argocd_instance} carries it (deploy adds it again, keeping the instance's other checks).",
         [Command(sh("oc", "get", "argocd", p.gitops.argocd_instance, "-n", facts.argocd_namespace, "-o",
                     "jsonpath={.spec.resourceHealthChecks[*].kind}"), "InferenceService"),
-         Command(sh("oc", "get", "application", p.gitops.application, "-n", facts.argocd_namespace, "-o",
+         Command(sh("oc", "get", "application", *facts.serving_applications, "-n", facts.argocd_namespace, "-o",
                     "jsonpath={.status.operationState.phase}"), "Succeeded")], "show"))
     if facts.s3_models():
         connection = p.storage.s3.connection_secret
@@ -475,8 +516,25 @@ def troubleshoot(facts: RunbookFacts) -> Section:
         blocks.append(Block(
             "An upload Job fails: read its log; a gated repository needs the token Secret, a full volume a larger "
             "uploadVolumeSize (the Job checks the free space before it downloads).",
-            [*(Command(sh("oc", "logs", f"job/{facts.upload_job(u)}", "-n", facts.upload_namespace)) for u in facts.uploads),
-             Command(sh("oc", "get", "pvc", *(u.name for u in facts.uploads), "-n", facts.upload_namespace))], "show"))
+            [*(Command(sh("oc", "logs", f"job/{facts.upload_job(u)}", "-n", u.namespace)) for u in facts.uploads),
+             *(Command(sh("oc", "get", "pvc", *(u.name for u in facts.uploads_in(ns)), "-n", ns))
+               for ns in facts.upload_namespaces)], "show"))
+    jobs = [(u.namespace, facts.upload_job(u), facts.application_of(u.models[0])) for u in facts.uploads]
+    jobs += [(ns, job, facts.application_of(models[0].name)) for ns, names, models in facts.registration_jobs for job in names]
+    namespace, job, app = jobs[0]
+    blocks.append(Block(
+        "The sync stops before the models after a failed upload or registration Job, on every retry and every later "
+        "commit (the models that need the weights must not start without them): its Application shows the operation "
+        "failed at the Job's wave. A finished Job never runs again: once the cause is fixed (a Secret, a token, a "
+        "volume), delete the failed Job and ask Argo CD to sync (it does not retry on its own a revision whose sync "
+        f"failed); the sync creates the Job again, waits for it, then applies the models. For example {job}:",
+        [Command(sh("oc", "get", "application", app, "-n", facts.argocd_namespace, "-o",
+                    "jsonpath={.status.operationState.message}"),
+                 "one or more synchronization tasks completed unsuccessfully (retried 5 times)."),
+         Command(sh("oc", "delete", "job", job, "-n", namespace)),
+         Command(sh("oc", "patch", "application", app, "-n", facts.argocd_namespace, "--type=merge", "-p",
+                    json.dumps({"operation": {"initiatedBy": {"username": "runbook"}, "sync": {
+                        "revision": p.gitops.target_revision, "prune": True, "syncOptions": facts.sync_options(app)}}})))], "show"))
     section.blocks = blocks
     return section
 
@@ -489,19 +547,20 @@ def cleanup(facts: RunbookFacts) -> Section:
                       "InferenceService removes its Deployment and pods (KServe owns them: never scale them by hand).")
     removal = [
         Command(sh("oc", "delete", "application", p.gitops.app_of_apps, "-n", argo, "--ignore-not-found")),
-        Command(sh("oc", "delete", "application", p.gitops.application, "-n", argo, "--ignore-not-found")),
+        Command(sh("oc", "delete", "application", *facts.applications, "-n", argo, "--ignore-not-found")),
         *(Command(sh("oc", "delete", "inferenceservice", *names, "-n", ns, "--ignore-not-found"))
           for ns, names in facts.by_namespace([m.name for m in facts.models]).items()),
         *(Command(sh("oc", "delete", "servingruntime", p.runtime.name, "-n", ns, "--ignore-not-found"))
           for ns in facts.serving_namespaces),
-        Command(sh("oc", "delete", "job", *facts.registration_jobs, "-n", facts.registry_namespace, "--ignore-not-found")),
+        *(Command(sh("oc", "delete", "job", *jobs, "-n", namespace, "--ignore-not-found"))
+          for namespace, jobs, _ in facts.registration_jobs),
     ]
     uploads = facts.uploads
-    if uploads:
-        removal.append(Command(sh("oc", "delete", "job", *(facts.upload_job(u) for u in uploads), "-n", facts.upload_namespace,
+    for namespace in facts.upload_namespaces:
+        mine = facts.uploads_in(namespace)
+        removal.append(Command(sh("oc", "delete", "job", *(facts.upload_job(u) for u in mine), "-n", namespace,
                                   "--ignore-not-found")))
-        removal.append(Command(sh("oc", "delete", "pvc", *(u.name for u in uploads), "-n", facts.upload_namespace,
-                                  "--ignore-not-found")))
+        removal.append(Command(sh("oc", "delete", "pvc", *(u.name for u in mine), "-n", namespace, "--ignore-not-found")))
     section.blocks.append(Block("Remove the Applications, the models, the runtime and the Jobs.", removal))
     if uploads:
         bucket = p.storage.s3.bucket

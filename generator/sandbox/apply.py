@@ -21,7 +21,15 @@ from typing import Any
 from generator.render.common import SYNC_WAVE, Tree
 from generator.sandbox.box import Box
 from generator.sandbox.errors import SandboxError
-from generator.sandbox.health import DEGRADED, HEALTHY, Health, custom_checks, group_of, resource_health
+from generator.sandbox.health import (
+    DEGRADED,
+    HEALTHY,
+    Health,
+    administrator_checks,
+    custom_checks,
+    group_of,
+    resource_health,
+)
 
 FIELD_MANAGER = "argocd-controller"
 HOOK = "argocd.argoproj.io/hook"
@@ -226,6 +234,8 @@ class Sync:
 
 
 def sync_tree(box: Box, tree: Tree, application: str, *, wave_timeout: float = WAVE_TIMEOUT) -> list[WaveResult]:
-    """Apply the Application's documents of `tree` in Argo CD's order, with the tree's own health checks."""
+    """Apply the Application's documents of `tree` in Argo CD's order, with the health checks the tree ships and the
+    ones the runbook merges into the `ArgoCD` instance."""
     documents = [d for docs in tree.values() for d in docs]
-    return Sync(box, application_documents(tree, application), custom_checks(documents), wave_timeout=wave_timeout).run()
+    checks = {**administrator_checks(), **custom_checks(documents)}
+    return Sync(box, application_documents(tree, application), checks, wave_timeout=wave_timeout).run()

@@ -5,7 +5,8 @@ What OpenShift GitOps' operator would make, the box makes itself:
 - Argo CD's CRDs (Application, AppProject, ApplicationSet) and the operator's `ArgoCD` CRD, from ../shared/crds.
 - `argocd-cm`, `argocd-rbac-cm` and `argocd-secret` as the release installs them (manifests/base/config of the
   pinned module), `argocd-secret` with a random `server.secretkey` made for this box only.
-- An `ArgoCD` object named after the namespace, as the operator's default instance. `apply_operator_settings`
+- An `ArgoCD` object named after the namespace, as the operator's default instance; `merge_health_checks` patches
+  the tree's health checks into it as the runbook does. `apply_operator_settings`
   does the operator's part for health checks: every `spec.resourceHealthChecks[]` of the namespace's `ArgoCD`
   objects becomes the argocd-cm key `resource.customizations.health.<group>_<kind>` (`<kind>` for the core group).
 
@@ -32,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from generator.render.argocd import HEALTH_CHECKS, health_check_patch
 from generator.sandbox.box import Box
 from generator.sandbox.build import build_script
 from generator.sandbox.errors import SandboxError, ToolMissing
@@ -82,6 +84,15 @@ class ArgoCD:
         documents.append({"apiVersion": f"{ARGO_GROUP}/v1beta1", "kind": "ArgoCD",
                           "metadata": {"name": self.namespace, "namespace": self.namespace}, "spec": {}})
         return documents
+
+    def merge_health_checks(self, box: Box, instance: str) -> None:
+        """What the runbook's deploy section has a cluster administrator do: the tree's health checks added to the
+        `ArgoCD` instance with a JSON patch that keeps every other entry (the list created when it has none)."""
+        current = box.kubectl_json("get", f"argocds.{ARGO_GROUP}", instance, "-n", self.namespace)
+        create = [] if "resourceHealthChecks" in (current.get("spec") or {}) else [
+            {"op": "add", "path": HEALTH_CHECKS, "value": []}]
+        box.kubectl("patch", f"argocds.{ARGO_GROUP}", instance, "-n", self.namespace, "--type=json",
+                    "-p", json.dumps([*create, *health_check_patch()]))
 
     def apply_operator_settings(self, box: Box) -> dict[str, str]:
         """Do what OpenShift GitOps' operator does with the `ArgoCD` objects' health checks: write each one into

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.render.argocd import health_check_entries
+
 HEALTHY, PROGRESSING, SUSPENDED, DEGRADED, UNKNOWN = "Healthy", "Progressing", "Suspended", "Degraded", "Unknown"
 
 
@@ -31,13 +33,20 @@ def group_of(obj: Mapping[str, Any]) -> str:
 
 
 def custom_checks(documents: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """(group, kind) -> Lua, from the `ArgoCD` instances among `documents` (the tree's bootstrap ships one)."""
+    """(group, kind) -> Lua, from the `ArgoCD` instances among `documents`."""
     checks = {}
     for doc in documents:
         if doc.get("kind") == "ArgoCD" and group_of(doc) == "argoproj.io":
             for check in (doc.get("spec") or {}).get("resourceHealthChecks") or []:
                 checks[(str(check.get("group", "")), str(check["kind"]))] = str(check["check"])
     return checks
+
+
+def administrator_checks() -> dict[tuple[str, str], str]:
+    """The checks the runbook's deploy section merges into the `ArgoCD` instance (the tree ships none: applying a
+    partial `ArgoCD` object would replace the instance's whole list)."""
+    return custom_checks([{"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD",
+                           "spec": {"resourceHealthChecks": health_check_entries()}}])
 
 
 def resource_health(obj: Mapping[str, Any], checks: Mapping[tuple[str, str], str]) -> Health | None:

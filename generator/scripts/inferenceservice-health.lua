@@ -62,6 +62,6 @@ end
 local predictor = conditions["PredictorReady"] or ready
 hs.status = "Progressing"
 hs.message = "Waiting for the predictor pod: " .. describe(predictor)
-  .. "; if Kueue gates it (waiting for quota or a node), `oc get workloads -n "
-  .. (obj.metadata.namespace or "<namespace>") .. "` shows Kueue's reason"
+  .. "; if Kueue gates it (waiting for quota or a node), 'oc get workloads -n "
+  .. (obj.metadata.namespace or "<namespace>") .. "' shows Kueue's reason"
 return hs

@@ -1,8 +1,8 @@
 """The real Argo CD (cluster/argocd: the release OpenShift GitOps ships) syncing a fixture portfolio's tree.
 
 The fixture is rendered with its `gitops.repoURL` pointed at the box's Git server, committed there, and
-bootstrapped as an administrator does (`kubectl apply -k gitops/argocd/bootstrap`, then what the operator does
-with the `ArgoCD` object's health checks). What the tests expect is read from the rendered tree (the
+bootstrapped as an administrator does (`kubectl apply -k gitops/argocd/bootstrap`, the runbook's JSON patch of
+the `ArgoCD` instance's health checks, then what the operator does with them). What the tests expect is read from the rendered tree (the
 Applications of the app-of-apps, their paths, the sync waves of what those paths hold, the AppProjects), so they
 hold as the tree changes shape.
 """
@@ -30,6 +30,7 @@ from generator.render.common import SYNC_WAVE
 from generator.sandbox.argocd import MODULE, ApplicationWatch, ArgoCD, module_source, repository_secret
 from generator.sandbox.box import Box
 from generator.sandbox.build import ensure_built
+from generator.sandbox.gitserver import GitServer
 from generator.sandbox.health import custom_checks, lua_health, resource_health
 from generator.sandbox.stack import stack
 
@@ -58,6 +59,7 @@ class Deployed:
     root: Path  # the rendered repository, as committed to the box's Git server
     commit: str
     watch: ApplicationWatch  # every operation state since the bootstrap
+    git: GitServer
 
     @property
     def namespace(self) -> str:
@@ -90,13 +92,12 @@ def _repo_url_rewritten(text: str, url: str) -> str:
     return text.replace(current, url)
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    """A box with Kueue, KServe and Argo CD; the demo fixture's tree committed to its Git server and bootstrapped."""
+def deploy(tmp_path_factory: pytest.TempPathFactory, fixture: Path) -> Iterator[Deployed]:
+    """A box with Kueue, KServe and Argo CD; the fixture's tree committed to its Git server and bootstrapped."""
     if not (CRDS / "argo-cd").is_dir():
         pytest.fail(f"the upstream CRDs are required in {CRDS} (set CRD_DIR); the box tier must not be skipped")
     box = Box(tmp_path_factory.mktemp("box"), bin_dir=ensure_built())
-    base = prepare(FIXTURE, display_name="portfolio.yaml").portfolio
+    base = prepare(fixture, display_name="portfolio.yaml").portfolio
     parts = stack(base, render(base), [CRDS], argocd=True)
     git, argocd = parts.git, parts.argocd
     assert git is not None and argocd is not None
@@ -104,7 +105,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     try:
         root = tmp_path_factory.mktemp("repository")
         url = git.url(box, REPOSITORY)
-        text = _repo_url_rewritten(FIXTURE.read_text(encoding="utf-8"), url)
+        text = _repo_url_rewritten(fixture.read_text(encoding="utf-8"), url)
         (root / "portfolio.yaml").write_text(text, encoding="utf-8")
         portfolio = prepare(root / "portfolio.yaml", display_name="portfolio.yaml").portfolio
         write_tree(render(portfolio), root)
@@ -113,11 +114,18 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
                     input=yaml.safe_dump(repository_secret(portfolio.gitops.argocd_namespace, REPOSITORY, url)))
         watch = ApplicationWatch(box, portfolio.gitops.argocd_namespace).start()
         box.kubectl("apply", "-k", str(root / BOOTSTRAP))
+        argocd.merge_health_checks(box, portfolio.gitops.argocd_instance)
         argocd.apply_operator_settings(box)
-        yield Deployed(box, argocd, portfolio, root, commit, watch)
+        yield Deployed(box, argocd, portfolio, root, commit, watch, git)
         watch.stop()
     finally:
         box.stop()
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """The demo fixture's tree, synced by Argo CD."""
+    yield from deploy(tmp_path_factory, FIXTURE)
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float, describe: Callable[[], str]) -> Any:
@@ -290,7 +298,7 @@ def test_argo_cd_reports_the_inference_services_health_our_lua_computes(deployed
     which says otherwise of at least one of them."""
     instances = deployed.box.kubectl_json("get", "argocds.argoproj.io", "-n", deployed.namespace)["items"]
     checks = custom_checks(instances)
-    assert ("serving.kserve.io", "InferenceService") in checks, "the bootstrap set no InferenceService health check"
+    assert ("serving.kserve.io", "InferenceService") in checks, "the runbook's patch set no InferenceService health check"
     builtin = (module_source(MODULE) / "resource_customizations" / "serving.kserve.io" / "InferenceService"
                / "health.lua").read_text(encoding="utf-8")
     names = [c["metadata"]["name"] for c in deployed.children()]
