@@ -151,6 +151,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return None
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadgroup` every test of tests/box/ is one work unit, run by one worker in collection order (its
+    boxes are shared by its tests, one at a time) while the other workers run the rest. xdist's own `xdist_group`
+    mark does not reach the scheduler under pytest 9 (the group suffix it adds to node ids is lost), so the group is
+    made here, on the controller, from the node id."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BoxTierOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "box" if nodeid.startswith("tests/box/") else nodeid
+
+    return BoxTierOnOneWorker(config, log)
+
+
 # What the box tier measured (box starts, replays, the handover), printed at the end of the run. Under xdist the
 # worker that ran the tier hands its figures to the controller, which prints them.
 BOX_FIGURES: list[str] = []

@@ -30,12 +30,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here is marked `box`, and in one xdist group: under `-n N --dist loadgroup` one worker runs the
-    whole tier on its boxes (one box at a time, shared by the tests) while the others run the rest of the suite."""
+    """Every test here is marked `box` (under `-n N --dist loadgroup` one worker runs them all: tests/conftest.py)."""
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.box)
-            item.add_marker(pytest.mark.xdist_group("box"))
     # The differential run's box (no KServe) goes last: it stops the shared box, which the others reuse.
     items.sort(key=lambda item: Path(str(item.fspath)).resolve() == HERE / "test_differential.py")
 
