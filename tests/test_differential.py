@@ -113,3 +113,21 @@ def test_the_attempt_watch_notes_kueue_s_pending_events_per_workload(tmp_path: P
 
 def test_the_run_takes_ranges_and_lists_of_seeds() -> None:
     assert _seeds("0-3") == [0, 1, 2, 3] and _seeds("7") == [7] and _seeds("46,50,58-59") == [46, 50, 58, 59]
+
+
+@pytest.mark.parametrize(("seed", "step", "kueue"), [
+    # What the real Kueue v0.16.1 did in the box (tests/differential/run.py --seeds 0-499), reproduced alone.
+    (335, 3, {"m1": "pending", "m3": "admitted"}),
+    (335, 4, {"m1": "pending", "m3": "preempted"}),
+    (292, 2, {"m3": "pending", "m5": "admitted"}),
+])
+def test_a_preempted_model_queues_behind_older_pods_in_the_steps_after(tmp_path: Path, seed: int, step: int,
+                                                                       kueue: dict[str, str]) -> None:
+    """A preempted predictor pod is deleted and its ReplicaSet makes a new one: a new Workload, queued as the newest
+    not only in the step of the preemption but in every later step, so a pod that waited since before it is admitted
+    first when quota comes free (StrictFIFO, equal priorities)."""
+    case = random_case(seed)
+    text, _ = replayable(case)
+    loaded = load_text(tmp_path, text)
+    outcomes = replay(loaded.portfolio, loaded.tree, case.steps).steps[step - 1]
+    assert {model: outcomes[model].state for model in kueue} == kueue

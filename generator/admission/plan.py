@@ -192,6 +192,11 @@ class Cluster:
             pod = self.pods[name]
             pod.admitted_flavors = dict(outcome.flavors) if outcome.state == "admitted" else None
             pod.admitted_at = outcome.admitted_at
+            if pod.replaced_on_eviction and outcome.queued_at is not None:
+                # A preempted pod was replaced by its ReplicaSet: the next step queues the new pod, created then
+                # (found by the differential run: Kueue admitted an older pending pod before the replacement).
+                pod.creation = outcome.queued_at
+        self.clock = max([self.clock, *(pod.creation for pod in self.pods.values())])
         self._schedule()
         # A rolling update finishes when the new pod runs: the old one is then removed.
         for name in [n for n in self.pods if n.endswith("@new")]:
