@@ -238,4 +238,28 @@ def sync_tree(box: Box, tree: Tree, application: str, *, wave_timeout: float = W
     ones the runbook merges into the `ArgoCD` instance."""
     documents = [d for docs in tree.values() for d in docs]
     checks = {**administrator_checks(), **custom_checks(documents)}
-    return Sync(box, application_documents(tree, application), checks, wave_timeout=wave_timeout).run()
+    waves: list[WaveResult] = []
+    for part in application_parts(tree, application):
+        waves += Sync(box, part, checks, wave_timeout=wave_timeout).run()
+    return waves
+
+
+def application_parts(tree: Tree, application: str) -> list[list[dict[str, Any]]]:
+    """The documents of each Application the tree's base holds (generator/render/applications.py), each synced with
+    its own waves as Argo CD syncs each Application: the platform first (the teams' namespaces), then each team's
+    support (its upload volumes: no wave waits on them, a volume binds when its Job's pod comes), then each team's
+    serving Application. Without teams, one part: the serving tree."""
+    prefix = f"gitops/{application}/base/"
+    parts: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for path in sorted(tree):
+        if not path.startswith(prefix):
+            continue
+        folders = path[len(prefix):].split("/")
+        if folders[0] == "platform":
+            key = (0, "")
+        elif folders[0] == "teams" and len(folders) > 3:
+            key = (1 if folders[2] == "support" else 2, folders[1])
+        else:
+            key = (0, "")
+        parts.setdefault(key, []).extend(d for d in tree[path] if d.get("kind") != "Kustomization")
+    return [parts[key] for key in sorted(parts)]
