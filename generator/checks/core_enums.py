@@ -6,6 +6,21 @@ items of a list) -> values. tests/box/test_parity.py holds this table to the box
 and prints the table it serves when they differ.
 """
 
+# Lists the OpenAPI v3 document repeats for several fields, written once.
+STOP_SIGNALS = [
+    "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
+    "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGRTMAX",
+    "SIGRTMAX-1", "SIGRTMAX-10", "SIGRTMAX-11", "SIGRTMAX-12", "SIGRTMAX-13", "SIGRTMAX-14", "SIGRTMAX-2",
+    "SIGRTMAX-3", "SIGRTMAX-4", "SIGRTMAX-5", "SIGRTMAX-6", "SIGRTMAX-7", "SIGRTMAX-8", "SIGRTMAX-9",
+    "SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13", "SIGRTMIN+14",
+    "SIGRTMIN+15", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4", "SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7",
+    "SIGRTMIN+8", "SIGRTMIN+9", "SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP",
+    "SIGTTIN", "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
+]
+PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
+PROTOCOLS = ["SCTP", "TCP", "UDP"]
+TERMINATION_MESSAGE_POLICIES = ["FallbackToLogsOnError", "File"]
+
 CORE_ENUMS: dict[str, dict[str, list[str]]] = {
     "io.k8s.api.admissionregistration.v1.MatchResources": {
         "matchPolicy": ["Equivalent", "Exact"],
@@ -74,30 +89,21 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "kind": ["Dedicated", "Managed", "Shared"],
     },
     "io.k8s.api.core.v1.Container": {
-        "imagePullPolicy": ["Always", "IfNotPresent", "Never"],
-        "terminationMessagePolicy": ["FallbackToLogsOnError", "File"],
+        "imagePullPolicy": PULL_POLICIES,
+        "terminationMessagePolicy": TERMINATION_MESSAGE_POLICIES,
     },
     "io.k8s.api.core.v1.ContainerPort": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.core.v1.ContainerStatus": {
-        "stopSignal": [
-            "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
-            "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGRTMAX",
-            "SIGRTMAX-1", "SIGRTMAX-10", "SIGRTMAX-11", "SIGRTMAX-12", "SIGRTMAX-13", "SIGRTMAX-14", "SIGRTMAX-2",
-            "SIGRTMAX-3", "SIGRTMAX-4", "SIGRTMAX-5", "SIGRTMAX-6", "SIGRTMAX-7", "SIGRTMAX-8", "SIGRTMAX-9",
-            "SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13", "SIGRTMIN+14",
-            "SIGRTMIN+15", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4", "SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7",
-            "SIGRTMIN+8", "SIGRTMIN+9", "SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP",
-            "SIGTTIN", "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
-        ],
+        "stopSignal": STOP_SIGNALS,
     },
     "io.k8s.api.core.v1.EndpointPort": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.core.v1.EphemeralContainer": {
-        "imagePullPolicy": ["Always", "IfNotPresent", "Never"],
-        "terminationMessagePolicy": ["FallbackToLogsOnError", "File"],
+        "imagePullPolicy": PULL_POLICIES,
+        "terminationMessagePolicy": TERMINATION_MESSAGE_POLICIES,
     },
     "io.k8s.api.core.v1.HTTPGetAction": {
         "scheme": ["HTTP", "HTTPS"],
@@ -106,19 +112,10 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "type": ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"],
     },
     "io.k8s.api.core.v1.ImageVolumeSource": {
-        "pullPolicy": ["Always", "IfNotPresent", "Never"],
+        "pullPolicy": PULL_POLICIES,
     },
     "io.k8s.api.core.v1.Lifecycle": {
-        "stopSignal": [
-            "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
-            "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGRTMAX",
-            "SIGRTMAX-1", "SIGRTMAX-10", "SIGRTMAX-11", "SIGRTMAX-12", "SIGRTMAX-13", "SIGRTMAX-14", "SIGRTMAX-2",
-            "SIGRTMAX-3", "SIGRTMAX-4", "SIGRTMAX-5", "SIGRTMAX-6", "SIGRTMAX-7", "SIGRTMAX-8", "SIGRTMAX-9",
-            "SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13", "SIGRTMIN+14",
-            "SIGRTMIN+15", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4", "SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7",
-            "SIGRTMIN+8", "SIGRTMIN+9", "SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP",
-            "SIGTTIN", "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
-        ],
+        "stopSignal": STOP_SIGNALS,
     },
     "io.k8s.api.core.v1.ModifyVolumeStatus": {
         "status": ["InProgress", "Infeasible", "Pending"],
@@ -162,7 +159,7 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "qosClass": ["BestEffort", "Burstable", "Guaranteed"],
     },
     "io.k8s.api.core.v1.PortStatus": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.core.v1.ResourceQuotaSpec": {
         "scopes[]": [
@@ -184,7 +181,7 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "procMount": ["Default", "Unmasked"],
     },
     "io.k8s.api.core.v1.ServicePort": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.core.v1.ServiceSpec": {
         "externalTrafficPolicy": ["Cluster", "Local"],
@@ -210,7 +207,7 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "mountPropagation": ["Bidirectional", "HostToContainer", "None"],
     },
     "io.k8s.api.discovery.v1.EndpointPort": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.discovery.v1.EndpointSlice": {
         "addressType": ["FQDN", "IPv4", "IPv6"],
@@ -219,10 +216,10 @@ CORE_ENUMS: dict[str, dict[str, list[str]]] = {
         "pathType": ["Exact", "ImplementationSpecific", "Prefix"],
     },
     "io.k8s.api.networking.v1.IngressPortStatus": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.networking.v1.NetworkPolicyPort": {
-        "protocol": ["SCTP", "TCP", "UDP"],
+        "protocol": PROTOCOLS,
     },
     "io.k8s.api.networking.v1.NetworkPolicySpec": {
         "policyTypes[]": ["Egress", "Ingress"],
