@@ -110,7 +110,6 @@ import codecs
 import os
 import subprocess
 import tempfile
-import time
 
 from IPython.core.magic import register_cell_magic
 
@@ -130,7 +129,10 @@ def runbook(line, cell):
                                        env={**RUNBOOK_ENV, "RUNBOOK_STATE": state})
             while process.poll() is None:
                 print(decoder.decode(shown.read()), end="", flush=True)
-                time.sleep(0.2)
+                try:  # wakes as soon as the command ends, so a quick cell takes no longer than its command
+                    process.wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
             print(decoder.decode(shown.read(), final=True), end="", flush=True)
         if process.returncode != 0:
             raise RuntimeError(f"the cell stopped with exit code {process.returncode}; fix the cause and run it again")
