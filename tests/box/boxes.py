@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,20 @@ FIXTURES = ROOT / "tests" / "fixtures" / "portfolios" / "valid"
 TEAMS = FIXTURES / "teams" / "portfolio.yaml"
 ENVIRONMENTS = FIXTURES / "environments" / "portfolio.yaml"
 FIGURES = BOX_FIGURES  # what the tier measured, printed at the end of the run (tests/conftest.py)
+
+
+def wait_for(what: str, check: Callable[[], Any], *, timeout: float, describe: Callable[[], str] | None = None,
+             every: float = 1.0) -> Any:
+    """Poll `check` until it returns something true and return that; fail naming `what` (and `describe()` of the
+    last state, when given) once `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not after {timeout:.0f} s" + (f"; last state:\n{describe()}" if describe else ""))
+        time.sleep(every)
 
 
 def generator_command(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from box.boxes import wait_for
 from generator.model.portfolio import Portfolio
 from generator.output.tree import write_tree
 from generator.pipeline import prepare
@@ -128,18 +128,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     yield from deploy(tmp_path_factory, FIXTURE)
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float, describe: Callable[[], str]) -> Any:
-    """Poll `check` until it returns something true; fail naming `what` with `describe()` of the last state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {timeout:.0f} s; last state:\n{describe()}")
-        time.sleep(2)
-
-
 def _state(app: dict[str, Any]) -> str:
     status = app.get("status") or {}
     return yaml.safe_dump({"sync": status.get("sync"), "health": status.get("health"), "conditions": status.get("conditions"),
@@ -157,8 +145,8 @@ def _first_operation(deployed: Deployed, name: str) -> dict[str, Any]:
         return next((s for s in deployed.watch.finished(name)
                      if (s.get("syncResult") or {}).get("revision") == deployed.commit), None)
 
-    operation = dict(_wait(f"Application {name}: a sync of {deployed.commit[:12]} ended", ended, SYNC_TIMEOUT,
-                           partial(_described, deployed, name)))
+    operation = dict(wait_for(f"Application {name}: a sync of {deployed.commit[:12]} ended", ended, timeout=SYNC_TIMEOUT,
+                              describe=partial(_described, deployed, name), every=2))
     assert operation["phase"] == "Succeeded", yaml.safe_dump(operation, sort_keys=False)
     return operation
 
@@ -214,8 +202,8 @@ def test_every_application_is_synced_once_its_sync_has_run(deployed: Deployed) -
             sync = deployed.application(name)["status"]["sync"]
             return bool(sync.get("status") == "Synced" and sync.get("revision") == deployed.commit)
 
-        _wait(f"Application {name} Synced at {deployed.commit[:12]}", synced, SETTLE_TIMEOUT,
-              partial(_out_of_sync, deployed, name, path))
+        wait_for(f"Application {name} Synced at {deployed.commit[:12]}", synced, timeout=SETTLE_TIMEOUT,
+                 describe=partial(_out_of_sync, deployed, name, path), every=2)
 
 
 def _out_of_sync(deployed: Deployed, name: str, path: str | Path) -> str:
@@ -328,7 +316,8 @@ def test_argo_cd_reports_the_inference_services_health_our_lua_computes(deployed
             differences.append("no InferenceService in any Application")
         return not differences
 
-    _wait("Argo CD's and lupa's health of each InferenceService agree", agree, SETTLE_TIMEOUT, lambda: "\n".join(differences))
+    wait_for("Argo CD's and lupa's health of each InferenceService agree", agree, timeout=SETTLE_TIMEOUT,
+             describe=lambda: "\n".join(differences), every=2)
     assert builtin_differs, "Argo CD's built-in check says the same as ours of every InferenceService: nothing shows ours is used"
 
 
@@ -347,8 +336,8 @@ def test_an_application_aimed_at_a_namespace_its_project_does_not_allow_is_refus
                  "spec": {**child["spec"], "destination": {**child["spec"]["destination"], "namespace": target}}}
         deployed.box.kubectl("apply", "-f", "-", input=yaml.safe_dump(stray))
         try:
-            condition = _wait(f"Application {name} refused", partial(_invalid_spec, deployed, name), SETTLE_TIMEOUT,
-                              partial(_described, deployed, name))
+            condition = wait_for(f"Application {name} refused", partial(_invalid_spec, deployed, name), timeout=SETTLE_TIMEOUT,
+                                 describe=partial(_described, deployed, name), every=2)
             assert project["metadata"]["name"] in condition["message"]
             assert target in condition["message"]
             app = deployed.application(name)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from box.boxes import wait_for
 from box.test_argocd import (
     BOOTSTRAP,
     PHASES,
@@ -32,7 +33,6 @@ from box.test_argocd import (
     _reported_key,
     _state,
     _timestamp,
-    _wait,
     _wave,
     deploy,
 )
@@ -176,7 +176,7 @@ def test_the_root_syncs_the_platform_and_every_teams_applications_synced_and_hea
             return bool(status.get("health", {}).get("status") in expected
                         and all(r["kind"] == "InferenceService" and r["name"] in waiting for r in unhealthy))
 
-        _wait(f"Application {name} Synced and Healthy", settled, SETTLE_TIMEOUT, partial(_described, deployed, name))
+        wait_for(f"Application {name} Synced and Healthy", settled, timeout=SETTLE_TIMEOUT, describe=partial(_described, deployed, name), every=2)
     assert jobs_checked == sum(1 for docs in render(deployed.portfolio).values() for d in docs if d.get("kind") == "Job")
 
 
@@ -203,8 +203,8 @@ def test_a_failed_upload_keeps_its_teams_new_model_out_on_every_retry_and_other_
         return next((s for s in deployed.watch.states(failing) if s.get("retryCount", 0) >= RETRIES_SEEN
                      and (s.get("syncResult") or {}).get("revision") == commit), None)
 
-    state = _wait(f"Application {failing} retried {RETRIES_SEEN} times", retried, SYNC_TIMEOUT,
-                  partial(_described, deployed, failing))
+    state = wait_for(f"Application {failing} retried {RETRIES_SEEN} times", retried, timeout=SYNC_TIMEOUT,
+                     describe=partial(_described, deployed, failing), every=2)
     attempts = [s for s in deployed.watch.states(failing) if (s.get("syncResult") or {}).get("revision") == commit]
     print(f"{failing} operation states at {commit[:12]}:\n"
           + yaml.safe_dump([_essentials(s) for s in attempts], sort_keys=False))
@@ -226,7 +226,7 @@ def test_a_failed_upload_keeps_its_teams_new_model_out_on_every_retry_and_other_
             sync = (deployed.application(name).get("status") or {}).get("sync") or {}
             return bool(sync.get("status") == "Synced" and sync.get("revision") == commit)
 
-        _wait(f"Application {name} Synced at {commit[:12]}", synced, SETTLE_TIMEOUT, partial(_described, deployed, name))
+        wait_for(f"Application {name} Synced at {commit[:12]}", synced, timeout=SETTLE_TIMEOUT, describe=partial(_described, deployed, name), every=2)
     others = deployed.box.kubectl_json("get", "inferenceservices.serving.kserve.io", "--all-namespaces")["items"]
     assert {(i["metadata"]["namespace"], i["metadata"]["name"]) for i in others} == {
         (model_namespace(m, deployed.portfolio), m.name) for m in deployed.portfolio.models}
@@ -253,7 +253,7 @@ def test_a_teams_project_refuses_a_resource_in_another_teams_namespace(deployed:
             results = (state.get("syncResult") or {}).get("resources") or []
             return state if any(r["status"] == "SyncFailed" for r in results) else None
 
-        state = _wait(f"Application {name} refused", refused, SETTLE_TIMEOUT, partial(_described, deployed, name))
+        state = wait_for(f"Application {name} refused", refused, timeout=SETTLE_TIMEOUT, describe=partial(_described, deployed, name), every=2)
         print(f"{name} operation state:\n" + yaml.safe_dump(_essentials(state), sort_keys=False))
         [result] = state["syncResult"]["resources"]
         assert (result["kind"], result["namespace"], result["status"]) == ("ConfigMap", OTHER_TEAM, "SyncFailed")

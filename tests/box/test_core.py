@@ -11,13 +11,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from box.boxes import Served
+from box.boxes import Served, wait_for
 from generator.admission.plan import plan
 from generator.sandbox.apply import FIELD_MANAGER, application_documents, wave_of
 from generator.sandbox.box import Box
@@ -44,16 +43,6 @@ def _live(box: Box, path: str) -> dict[str, Any]:
     status, body = box.request("GET", path)
     assert status == 200, f"GET {path}: {status} {body}"
     return dict(body)
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def _service(sandbox: Any, gpus: int) -> dict[str, Any]:
@@ -174,7 +163,7 @@ def test_a_gpu_pod_with_the_tree_toleration_runs_on_a_gpu_node_of_its_instance_t
     service = _service(sandbox_demo, gpus=4)
     path = _create(box, _predictor_pod(service, "box-test-gpu-tolerated"))
     try:
-        pod = _wait("the pod to run", lambda: (p := _live(box, path))["status"].get("phase") == "Running" and p)
+        pod = wait_for("the pod to run", lambda: (p := _live(box, path))["status"].get("phase") == "Running" and p, timeout=60, every=0.5)
         node = _live(box, f"/api/v1/nodes/{pod['spec']['nodeName']}")
         selector = service["spec"]["predictor"]["nodeSelector"]
         assert {k: node["metadata"]["labels"].get(k) for k in selector} == selector
@@ -191,8 +180,8 @@ def test_a_gpu_pod_without_the_toleration_is_unschedulable_for_the_taint(sandbox
     pod["spec"]["tolerations"] = []
     path = _create(box, pod)
     try:
-        scheduled = _wait("the scheduler's verdict", lambda: next(
-            (c for c in _live(box, path)["status"].get("conditions", []) if c["type"] == "PodScheduled"), None))
+        scheduled = wait_for("the scheduler's verdict", lambda: next(
+            (c for c in _live(box, path)["status"].get("conditions", []) if c["type"] == "PodScheduled"), None), timeout=60, every=0.5)
         assert (scheduled["status"], scheduled["reason"]) == ("False", "Unschedulable")
         assert "untolerated taint" in scheduled["message"] and "nvidia.com/gpu" in scheduled["message"]
         assert not _live(box, path)["spec"].get("nodeName")
@@ -207,7 +196,7 @@ def test_a_pod_without_the_toleration_and_no_gpu_lands_on_a_cpu_worker(sandbox_d
                                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}
     path = _create(box, pod)
     try:
-        placed = _wait("the pod to run", lambda: (p := _live(box, path))["status"].get("phase") == "Running" and p)
+        placed = wait_for("the pod to run", lambda: (p := _live(box, path))["status"].get("phase") == "Running" and p, timeout=60, every=0.5)
         assert placed["spec"]["nodeName"].startswith("worker-")
     finally:
         _delete(box, path)
@@ -219,8 +208,8 @@ def test_a_scheduling_gated_pod_stays_pending_on_no_node(sandbox_demo: Any) -> N
     pod["spec"]["schedulingGates"] = [{"name": "kueue.x-k8s.io/admission"}]
     path = _create(box, pod)
     try:
-        gated = _wait("the scheduler to see the gate", lambda: next(
-            (c for c in _live(box, path)["status"].get("conditions", []) if c["type"] == "PodScheduled"), None))
+        gated = wait_for("the scheduler to see the gate", lambda: next(
+            (c for c in _live(box, path)["status"].get("conditions", []) if c["type"] == "PodScheduled"), None), timeout=60, every=0.5)
         time.sleep(3)  # long enough for kwok to have acted on a pod it could see
         live = _live(box, path)
         assert (gated["status"], gated["reason"]) == ("False", "SchedulingGated")

@@ -16,7 +16,6 @@ import ssl
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from box.boxes import Boxes, Sandbox
+from box.boxes import Boxes, Sandbox, wait_for
 from generator.admission.kueue import quantity
 from generator.admission.plan import Cluster, Snapshot, plan
 from generator.model.derive import model_namespace
@@ -128,17 +127,6 @@ def _gated(pod: dict[str, Any]) -> bool:
     return any(g.get("name") == GATE for g in pod["spec"].get("schedulingGates") or [])
 
 
-def _wait(what: str, check: Callable[[], Any], describe: Callable[[], str], timeout: float = SETTLE) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {timeout:.0f} s; last state:\n{describe()}")
-        time.sleep(1)
-
-
 def _state(served: Served, model: str) -> str:
     """What the controllers show of one model, for failure messages."""
     isvc = served.isvc(model)
@@ -175,8 +163,8 @@ def _admitted_as_planned(served: Served, snapshot: Snapshot, step: str) -> None:
                 workloads, pods = served.workloads(model), served.pods(model)
                 return (len(workloads) == 1 and _true(workloads[0], "Admitted") and _flavor(workloads[0], served.gpu) == flavor
                         and len(pods) == 1 and pods[0].get("status", {}).get("phase") == "Running")
-            _wait(f"{step}: {model}: plan admits it on {expected.flavor}; the box should too, its pod Running",
-                  admitted, lambda model=model: _state(served, model))
+            wait_for(f"{step}: {model}: plan admits it on {expected.flavor}; the box should too, its pod Running",
+                     admitted, describe=lambda model=model: _state(served, model), timeout=SETTLE)
             pod = served.pods(model)[0]
             node = pod["spec"]["nodeName"]
             instance_type = flavors[str(expected.flavor)].instance_type
@@ -189,12 +177,12 @@ def _admitted_as_planned(served: Served, snapshot: Snapshot, step: str) -> None:
                 workloads, pods = served.workloads(model), served.pods(model)
                 return (len(pods) == 1 and _gated(pods[0]) and not pods[0]["spec"].get("nodeName")
                         and len(workloads) == 1 and not _true(workloads[0], "QuotaReserved"))
-            _wait(f"{step}: {model}: plan leaves it pending; the box should keep its pod gated with a Workload",
-                  waiting, lambda model=model: _state(served, model))
+            wait_for(f"{step}: {model}: plan leaves it pending; the box should keep its pod gated with a Workload",
+                     waiting, describe=lambda model=model: _state(served, model), timeout=SETTLE)
         elif expected.state == "off":
-            _wait(f"{step}: {model}: plan has it off; the box should have no predictor pod",
-                  lambda model=model: not served.pods(model) and served.deployment(model) is None,
-                  lambda model=model: _state(served, model))
+            wait_for(f"{step}: {model}: plan has it off; the box should have no predictor pod",
+                     lambda model=model: not served.pods(model) and served.deployment(model) is None,
+                     describe=lambda model=model: _state(served, model), timeout=SETTLE)
 
 
 def _no_gpu_pending(served: Served, snapshot: Snapshot, step: str) -> None:
@@ -242,8 +230,8 @@ def test_baseline_kueue_admits_the_active_models_as_plan_does(served: Served) ->
     active = [m.name for m in snapshot.models if m.state != "off"]
     assert active, "the demo fixture has active models"
     for model in active:
-        deployment = _wait(f"{model}: active, KServe should make its predictor Deployment",
-                           lambda model=model: served.deployment(model), lambda model=model: _state(served, model))
+        deployment = wait_for(f"{model}: active, KServe should make its predictor Deployment",
+                              lambda model=model: served.deployment(model), describe=lambda model=model: _state(served, model), timeout=SETTLE)
         assert deployment["spec"]["template"]["metadata"]["labels"].get(QUEUE_LABEL) == \
             served.isvc(model)["metadata"]["labels"][QUEUE_LABEL]
     _admitted_as_planned(served, snapshot, "baseline")
@@ -354,8 +342,8 @@ def test_a_stopped_model_never_gets_a_deployment(served: Served) -> None:
     stopped = [m.name for m in plan(served.loaded.portfolio, served.loaded.tree).models if m.state == "off"]
     assert stopped, "the demo fixture declares queued (stopped) models"
     for model in stopped:
-        _wait(f"{model}: stopped, KServe should report Stopped=True",
-              lambda model=model: _true(served.isvc(model), "Stopped"), lambda model=model: _state(served, model))
+        wait_for(f"{model}: stopped, KServe should report Stopped=True",
+                 lambda model=model: _true(served.isvc(model), "Stopped"), describe=lambda model=model: _state(served, model), timeout=SETTLE)
         isvc = served.isvc(model)
         assert _condition(isvc, "Ready").get("status") == "False", _state(served, model)
     deadline = time.monotonic() + QUIET
@@ -380,8 +368,8 @@ def test_stop_deletes_the_predictor_s_deployment_and_hpa_and_a_start_makes_them_
         ready = _condition(isvc, "Ready")
         return (served.deployment(model.name) is None and served.hpa(model.name) is None and not served.pods(model.name)
                 and _true(isvc, "Stopped") and ready.get("status") == "False" and ready.get("reason") == "Stopped")
-    _wait(f"stop {model.name}: KServe should delete the Deployment and HPA, Ready=False (Stopped), Stopped=True",
-          stopped, lambda: _state(served, model.name))
+    wait_for(f"stop {model.name}: KServe should delete the Deployment and HPA, Ready=False (Stopped), Stopped=True",
+             stopped, describe=lambda: _state(served, model.name), timeout=SETTLE)
 
     served.set_stop(model.name, False)
 
@@ -389,8 +377,8 @@ def test_stop_deletes_the_predictor_s_deployment_and_hpa_and_a_start_makes_them_
         isvc = served.isvc(model.name)
         return (served.deployment(model.name) is not None and served.hpa(model.name) is not None
                 and _condition(isvc, "Stopped").get("status") == "False" and _true(isvc, "Ready"))
-    _wait(f"start {model.name} again: KServe should make its Deployment and HPA again, Stopped=False, Ready=True",
-          restarted, lambda: _state(served, model.name))
+    wait_for(f"start {model.name} again: KServe should make its Deployment and HPA again, Stopped=False, Ready=True",
+             restarted, describe=lambda: _state(served, model.name), timeout=SETTLE)
     _admitted_as_planned(served, snapshot, f"{model.name} stopped and started again")
     _no_gpu_pending(served, snapshot, f"{model.name} stopped and started again")
 
@@ -413,10 +401,10 @@ def test_a_pod_without_a_queue_label_in_the_serving_namespace_joins_the_local_qu
     try:
         assert made["metadata"]["labels"].get(QUEUE_LABEL) == queue, made["metadata"]
         assert _gated(made), made["spec"].get("schedulingGates")
-        _wait("Kueue should make a Workload for the unlabelled pod",
-              lambda: [w for w in served.items(f"{KUEUE}/namespaces/{namespace}/workloads")
-                       if any(o.get("uid") == made["metadata"]["uid"] for o in w["metadata"].get("ownerReferences", []))],
-              lambda: yaml.safe_dump(served.get(f"/api/v1/namespaces/{namespace}/pods/box-unlabelled")))
+        wait_for("Kueue should make a Workload for the unlabelled pod",
+                 lambda: [w for w in served.items(f"{KUEUE}/namespaces/{namespace}/workloads")
+                          if any(o.get("uid") == made["metadata"]["uid"] for o in w["metadata"].get("ownerReferences", []))],
+                 describe=lambda: yaml.safe_dump(served.get(f"/api/v1/namespaces/{namespace}/pods/box-unlabelled")), timeout=SETTLE)
     finally:
         served.box.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/box-unlabelled?gracePeriodSeconds=0")
 
@@ -432,10 +420,10 @@ def test_a_pod_in_a_namespace_without_the_managed_label_is_not_queued(served: Se
                                     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}
     served.box.kubectl("apply", "-f", "-", input=yaml.safe_dump(pod))
     try:
-        found = _wait("a pod in an unmanaged namespace should run without waiting for Kueue",
-                      lambda: (p if (p := served.get(f"/api/v1/namespaces/{namespace}/pods/plain"))
-                               and p.get("status", {}).get("phase") == "Running" else None),
-                      lambda: yaml.safe_dump(served.get(f"/api/v1/namespaces/{namespace}/pods/plain")))
+        found = wait_for("a pod in an unmanaged namespace should run without waiting for Kueue",
+                         lambda: (p if (p := served.get(f"/api/v1/namespaces/{namespace}/pods/plain"))
+                                  and p.get("status", {}).get("phase") == "Running" else None),
+                         describe=lambda: yaml.safe_dump(served.get(f"/api/v1/namespaces/{namespace}/pods/plain")), timeout=SETTLE)
         assert not _gated(found)
         assert served.items(f"{KUEUE}/namespaces/{namespace}/workloads") == []
     finally:
