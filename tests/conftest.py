@@ -151,20 +151,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return None
 
 
+# Box tests that start boxes of their own (Argo CD owns its box; the differential run needs one without KServe) and
+# so share nothing with the rest of the tier, which shares the demo's box and the boxes after it.
+OWN_BOX_MODULES = ("tests/box/test_argocd", "tests/box/test_differential")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `--dist loadgroup` every test of tests/box/ is one work unit, run by one worker in collection order (its
-    boxes are shared by its tests, one at a time) while the other workers run the rest. xdist's own `xdist_group`
-    mark does not reach the scheduler under pytest 9 (the group suffix it adds to node ids is lost), so the group is
-    made here, on the controller, from the node id."""
+    """Under `--dist loadgroup` the box tier is two work units, each run by one worker in collection order while the
+    other workers take the rest: the tests that share boxes (one at a time, handed from test to test) and the tests
+    that start boxes of their own. Two boxes at once fit a 2-core machine (a box keeps about one core busy) and halve
+    the tier's wall time. xdist's own `xdist_group` mark does not reach the scheduler under pytest 9 (the group suffix
+    it adds to node ids is lost), so the units are made here, on the controller, from the node id."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class BoxTierOnOneWorker(LoadScopeScheduling):
+    class BoxTierInTwoUnits(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "box" if nodeid.startswith("tests/box/") else nodeid
+            if not nodeid.startswith("tests/box/"):
+                return nodeid
+            return "box-own" if nodeid.startswith(OWN_BOX_MODULES) else "box-shared"
 
-    return BoxTierOnOneWorker(config, log)
+    return BoxTierInTwoUnits(config, log)
 
 
 # What the box tier measured (box starts, replays, the handover), printed at the end of the run. Under xdist the

@@ -43,7 +43,7 @@ def test_the_workflow_fetches_what_it_uses_and_runs_the_readmes_commands() -> No
     script = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     install, test = re.findall(r"```sh\n(python3 -m venv .*)\n(\.venv/bin/python -m pytest .*)\n```", readme)[0]
-    assert "--dist loadgroup" in test, "the box tier runs on one worker (its xdist group) beside the rest"
+    assert "--dist loadgroup" in test, "the box tier runs as two work units, one worker each, beside the rest"
     assert f"\n{test}\n" in script and ".venv/bin/pip install --quiet --disable-pip-version-check -e \".[test]\"" in script
     assert "-e \".[test]\"" in install
 

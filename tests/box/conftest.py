@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here is marked `box` (under `-n N --dist loadgroup` one worker runs them all: tests/conftest.py)."""
+    """Every test here is marked `box` (under `-n N --dist loadgroup` two workers run them, one per work unit: tests/conftest.py)."""
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.box)
