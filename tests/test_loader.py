@@ -73,9 +73,9 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_quantities_are_normalised_to_one_spelling(tmp_path: Path) -> None:
-    text = replace_once(MINIMAL_TEXT, 'requests: {cpu: "4", memory: 16Gi}', "requests: {cpu: 4, memory: 16Gi}")
+    text = replace_once(MINIMAL_TEXT, 'requests: {cpu: "3", memory: 12Gi}', "requests: {cpu: 3, memory: 12Gi}")
     loaded = load_portfolio(_write(tmp_path, text))
-    assert loaded.portfolio.model_defaults.resources[0].requests.cpu == "4"
+    assert loaded.portfolio.model_defaults.resources[0].requests.cpu == "3"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -19,8 +19,12 @@ def quantity(value: Any) -> Decimal:
 
 
 def show_amount(amount: Decimal, resource: str) -> str:
+    """A quantity as Kubernetes would write it: memory in the largest binary unit that holds it whole (16Gi, 12367Mi)."""
     if resource == "memory":
-        return f"{(amount / (1 << 30)).normalize():f}Gi"
+        for unit, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+            if amount % size == 0:
+                return f"{(amount / size).normalize():f}{unit}"
+        return f"{amount.normalize():f}"
     return f"{amount.normalize():f}"
 
 

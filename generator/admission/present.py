@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
+from generator.admission.objects import show_amount
 from generator.admission.plan import CohortUse, QuotaUse, Snapshot
 from generator.admission.scenarios import ScenarioRun, describe
-
-
-def _amount(value: Decimal, resource: str) -> str:
-    if resource == "memory":
-        return f"{(value / (1 << 30)).normalize():f}Gi"
-    return f"{value.normalize():f}"
 
 
 def _table(rows: list[list[str]], align_right: Collection[int] = ()) -> list[str]:
@@ -28,8 +23,8 @@ def quota_lines(quota: list[QuotaUse]) -> list[str]:
     """Per ClusterQueue when there are several (teams), with a column naming it."""
     several = len({q.queue for q in quota}) > 1
     rows = [[*(["QUEUE"] if several else []), "FLAVOR", "RESOURCE", "USED", "NOMINAL"]]
-    rows += [[*([q.queue] if several else []), q.flavor, q.resource, _amount(q.used, q.resource),
-              _amount(q.nominal, q.resource)] for q in quota]
+    rows += [[*([q.queue] if several else []), q.flavor, q.resource, show_amount(q.used, q.resource),
+              show_amount(q.nominal, q.resource)] for q in quota]
     return _table(rows, {3, 4} if several else {2, 3})
 
 
@@ -38,8 +33,8 @@ def cohort_lines(cohorts: list[CohortUse]) -> list[str]:
     under it (HOLDS), its own quota, and what it shares among its members (SHARED, Kueue's subtree quota: its own and
     what they lend it)."""
     rows = [["COHORT", "PARENT", "FLAVOR", "USED", "HOLDS", "OWN", "SHARED"]]
-    rows += [[c.cohort, c.parent or "-", c.flavor, _amount(c.used, c.resource), _amount(c.holds, c.resource),
-              _amount(c.quota, c.resource), _amount(c.subtree, c.resource)] for c in cohorts]
+    rows += [[c.cohort, c.parent or "-", c.flavor, show_amount(c.used, c.resource), show_amount(c.holds, c.resource),
+              show_amount(c.quota, c.resource), show_amount(c.subtree, c.resource)] for c in cohorts]
     return _table(rows, {3, 4, 5, 6})
 
 
@@ -72,14 +67,14 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, object]:
     data: dict[str, object] = {
         "models": [{"name": m.name, "team": m.team, "gpus": m.gpus, "state": m.state, "flavor": m.flavor, "node": m.node, "reason": m.reason}
                    for m in snapshot.models],
-        "quota": [{"queue": q.queue, "flavor": q.flavor, "resource": q.resource, "used": _amount(q.used, q.resource),
-                   "nominal": _amount(q.nominal, q.resource)} for q in snapshot.quota],
+        "quota": [{"queue": q.queue, "flavor": q.flavor, "resource": q.resource, "used": show_amount(q.used, q.resource),
+                   "nominal": show_amount(q.nominal, q.resource)} for q in snapshot.quota],
         "notes": snapshot.notes,
     }
     if snapshot.cohorts:  # only where the portfolio declares cohorts: other plans keep their shape
         data["cohorts"] = [{"cohort": c.cohort, "parent": c.parent, "flavor": c.flavor, "resource": c.resource,
-                            "used": _amount(c.used, c.resource), "holds": _amount(c.holds, c.resource),
-                            "own": _amount(c.quota, c.resource), "subtree": _amount(c.subtree, c.resource)}
+                            "used": show_amount(c.used, c.resource), "holds": show_amount(c.holds, c.resource),
+                            "own": show_amount(c.quota, c.resource), "subtree": show_amount(c.subtree, c.resource)}
                            for c in snapshot.cohorts]
     return data
 

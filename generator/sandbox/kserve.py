@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from generator.admission.pods import MODELCAR, STORAGE_INITIALIZER
 from generator.sandbox.box import Box
 from generator.sandbox.kueue import apply_missing_crds, http_ok, https_answers, module_dir, point_webhooks
 
@@ -70,8 +71,7 @@ OPENSHIFT_AI_CONFIG: dict[str, dict[str, Any]] = {
     "explainers": {},
     "storageInitializer": {
         "image": "quay.io/opendatahub/kserve-storage-initializer:odh-v3.0",
-        "memoryRequest": "100Mi", "memoryLimit": "24Gi", "cpuRequest": "100m", "cpuLimit": "1",
-        "enableDirectPvcVolumeMount": True, "cpuModelcar": "10m", "memoryModelcar": "15Mi", "enableModelcar": True,
+        **STORAGE_INITIALIZER, **MODELCAR, "enableDirectPvcVolumeMount": True, "enableModelcar": True,
     },
     "ingress": {
         "enableGatewayApi": False, "kserveIngressGateway": "openshift-ingress/openshift-ai-inference",

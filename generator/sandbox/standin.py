@@ -14,7 +14,7 @@ InferenceService; the stand-in keeps what Kueue and the scheduler read of it: th
 and `kueue.x-k8s.io/priority-class` (on the Deployment and its pod template, as KServe copies the InferenceService's
 labels), one replica, the predictor's deployment strategy, and the pod template of
 generator.admission.pods.predictor_pod_spec: the containers and init containers with their resources (what Kueue
-charges: the model container, as the simulator does; that module says why KServe's sidecars are left out),
+charges: the model container and what OpenShift AI's KServe adds beside it, as the simulator does),
 nodeSelector, affinity, tolerations, priorityClassName. Images are placeholders (kwok runs nothing).
 """
 

@@ -125,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(done) - len(failed)} of {len(children)} Applications {what} at {commit[:12]} in "
               f"{time.monotonic() - started:.0f} s; errors: {failed or 'none'}; missing: "
               f"{sorted(set(children) - set(done)) or 'none'}")
+        live = _applications(box, namespace)
+        for name in sorted(set(children) - {n for n, a in done.items() if a == "ok"}):
+            status = (live.get(name) or {}).get("status") or {}
+            drift = [f"{r.get('kind')}/{r.get('namespace', '')}/{r.get('name')}: {r.get('status')}"
+                     for r in status.get("resources") or [] if r.get("status") != "Synced"]
+            operation = status.get("operationState") or {}
+            print(f"{name}: sync {(status.get('sync') or {}).get('status')}, health "
+                  f"{(status.get('health') or {}).get('status')}, operation {operation.get('phase')} "
+                  f"({operation.get('message', '')}); not Synced: {drift or 'none'}")
         renders = [(float(m["ms"]) / 1000, m["path"]) for line in box.log_path("argocd-repo-server").read_text().splitlines()
                    if (m := TRACE.search(line))]
         if renders:

@@ -26,6 +26,7 @@ import yaml
 from box.boxes import Boxes, Sandbox, wait_for
 from generator.admission.kueue import quantity
 from generator.admission.plan import Cluster, Snapshot, plan
+from generator.admission.pods import AUTH_ANNOTATION, predictor_pod_spec
 from generator.model.derive import model_namespace
 from generator.pipeline import Prepared
 from generator.sandbox.box import Box
@@ -238,16 +239,16 @@ def test_baseline_kueue_admits_the_active_models_as_plan_does(served: Served) ->
     _no_gpu_pending(served, snapshot, "baseline")
 
 
-def test_kueue_counts_the_containers_kserve_adds_to_a_model_pod_the_simulator_counts_the_predictor(served: Served) -> None:
+def test_kueue_charges_the_whole_pod_kserve_makes_as_the_simulator_does_plus_openshift_ais_proxy(served: Served) -> None:
     """Kueue's Workload for a predictor pod takes from the quota what the whole pod requests: the predictor container
-    and the containers KServe adds. Upstream KServe (the box's) adds the ModelCar container `modelcar` (OpenShift AI's
-    inferenceservice-config: 10m cpu, 15Mi) to a model served from `oci://` and nothing for one served from S3 or for
-    auth. OpenShift AI's KServe adds the same ModelCar and, with `security.opendatahub.io/enable-auth: "true"`,
-    kube-rbac-proxy (100m cpu, 64Mi), which the box cannot show (cluster/README.md, read at the fork's source). The
-    GPUs are the model's either way; the simulator (generator/admission/plan.py, model_workload) counts the predictor
-    container only, so its cpu and memory fall short by the added containers' requests."""
+    and the containers KServe adds. Upstream KServe (the box's) adds the ModelCar (a container `modelcar` and an init
+    container `modelcar-init`, OpenShift AI's inferenceservice-config: 10m cpu, 15Mi) to a model served from `oci://`
+    and the storage initializer (an init container) to one served from S3, and nothing for auth. OpenShift AI's KServe
+    adds the same and, with `security.opendatahub.io/enable-auth: "true"`, kube-rbac-proxy (100m cpu, 64Mi), which the
+    box cannot show (cluster/README.md, read at the fork's source). The simulator (generator.admission.pods) charges
+    the pod OpenShift AI makes: the box's containers, and the proxy for an authenticated model."""
     models = [m.name for m in served.simulator.snapshot().models if m.state == "admitted"]
-    served_from_oci = []
+    served_from_oci, authenticated = [], []
     for model in models:
         pod = served.pods(model)[0]
         workloads = served.workloads(model)
@@ -256,18 +257,25 @@ def test_kueue_counts_the_containers_kserve_adds_to_a_model_pod_the_simulator_co
         simulated = served.simulator.pods[model].requests
         containers = {c["name"]: _requests(c) for c in pod["spec"]["containers"]}
         predictor = containers.pop("kserve-container")
-        oci = str(served.isvc(model)["spec"]["predictor"]["model"]["storageUri"]).startswith("oci://")
+        isvc = served.isvc(model)
+        oci = str(isvc["spec"]["predictor"]["model"]["storageUri"]).startswith("oci://")
+        auth = (isvc["metadata"].get("annotations") or {}).get(AUTH_ANNOTATION) == "true"
         served_from_oci += [model] if oci else []
+        authenticated += [model] if auth else []
         assert set(containers) == ({"modelcar"} if oci else set()), (model, sorted(containers))
+        modelled = predictor_pod_spec(isvc)
+        assert [c["name"] for c in pod["spec"].get("initContainers") or []] == \
+            [c["name"] for c in modelled.get("initContainers") or []], (model, pod["spec"].get("initContainers"))
         assert requested[served.gpu] == simulated[served.gpu] == predictor[served.gpu], (requested, simulated)
+        proxy = {"cpu": Decimal("0.1"), "memory": quantity("64Mi")} if auth else {}
         for resource in ("cpu", "memory"):
             added = sum((r.get(resource, Decimal(0)) for r in containers.values()), Decimal(0))
             assert requested[resource] == predictor[resource] + added, (model, resource, requested, containers)
-            assert simulated[resource] == predictor[resource], (model, resource, simulated)
+            assert simulated[resource] == requested[resource] + proxy.get(resource, Decimal(0)), (model, resource, simulated)
         if oci:
             assert containers["modelcar"] == {"cpu": Decimal("0.01"), "memory": quantity("15Mi")}, containers
-            assert requested["cpu"] > simulated["cpu"], (model, requested, simulated)
     assert served_from_oci, "no running model of the demo is served from oci://: the ModelCar is not exercised"
+    assert authenticated, "no running model of the demo asks for auth: the proxy is not exercised"
 
 
 def _review(served: Served, isvc: dict[str, Any], old: dict[str, Any] | None) -> tuple[bool, str]:
