@@ -61,7 +61,8 @@ def environment_problems(portfolio: Portfolio, base_problems: list[Problem]) -> 
         env_portfolio = environment_portfolio(portfolio, env)
         problems = check_portfolio(env_portfolio)
         if not any(p.severity == "error" for p in problems):
-            problems += baseline_problems(env_portfolio, plan(env_portfolio, render_serving(env_portfolio)))
+            serving = render_serving(env_portfolio)
+            problems += baseline_problems(env_portfolio, plan(env_portfolio, serving), serving)
         found += in_environment(portfolio, index, problems, base_problems)
     return found
 
@@ -73,6 +74,6 @@ def prepare(path: Path, *, display_name: str | None = None) -> Prepared:
     warnings = _stop_on_errors(source, problems)
     tree = render(portfolio)
     warnings += _stop_on_errors(source, secret_problems(portfolio, tree))
-    baseline = baseline_problems(portfolio, plan(portfolio, tree))
+    baseline = baseline_problems(portfolio, plan(portfolio, tree), tree)
     warnings += _stop_on_errors(source, baseline + environment_problems(portfolio, problems + baseline))
     return Prepared(portfolio, source, tree, sorted(warnings))

@@ -74,7 +74,7 @@ NEAR_MISSES = {
 def test_rule_passes_on_near_miss(tmp_path: Path, rule: str) -> None:
     loaded = load_text(tmp_path, NEAR_MISSES[rule])
     if rule == "active_models_fit_quota":
-        assert baseline_problems(loaded.portfolio, plan(loaded.portfolio, loaded.tree)) == []
+        assert baseline_problems(loaded.portfolio, plan(loaded.portfolio, loaded.tree), loaded.tree) == []
     else:
         assert list(next(r for r in rules.RULES if r.__name__ == rule)(loaded.portfolio)) == []
 
@@ -114,6 +114,21 @@ def test_quota_counts_memory_in_the_cpu_flavor(tmp_path: Path) -> None:
     [warning] = load_text(tmp_path, text).warnings
     # the model container's 12Gi, and what OpenShift AI's KServe puts beside it: kube-rbac-proxy 64Mi, the ModelCar 15Mi
     assert f"memory in default-flavor: 0Gi used of 8Gi, needs {12 * 1024 + 64 + 15}Mi" in warning.message
+
+
+def test_a_model_whose_pod_no_node_holds_is_told_to_lower_its_resources_not_to_wait(tmp_path: Path) -> None:
+    """The model asks the node's 4 CPUs; with the kube-rbac-proxy (auth) and the ModelCar (oci://) OpenShift AI's
+    KServe puts beside it, its pod asks 4.11, which no node of the flavor holds: more quota or waiting cannot help."""
+    whole_node = replace_once(MINIMAL_TEXT, 'requests: {cpu: "3", memory: 12Gi}', 'requests: {cpu: "4", memory: 12Gi}')
+    [warning] = load_text(tmp_path, whole_node).warnings
+    assert warning.rule == "PF005"
+    assert "no node can hold its pod, which asks 4.11 CPUs" in warning.message
+    assert "gpu-small 4 CPUs and 16Gi: lower the model's resources" in warning.message
+    assert "raise the quota" not in warning.message
+    # one CPU less and it fits a node: then the quota is what holds it back, and the hint says so
+    fits = replace_once(MINIMAL_TEXT, "flavors:\n", 'kueue:\n  cpuFlavor:\n    quota: {cpu: "2", memory: 16Gi}\nflavors:\n')
+    [warning] = load_text(tmp_path, fits).warnings
+    assert "raise the quota" in warning.message and "no node can hold" not in warning.message
 
 
 def test_the_cpu_flavor_quota_defaults_to_what_the_gpu_nodes_hold(tmp_path: Path) -> None:

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
-from generator.admission.plan import Snapshot
+from typing import Any
+
+from generator.admission.kueue import pod_requests, quantity
+from generator.admission.objects import show_amount
+from generator.admission.plan import Snapshot, kueue_objects
+from generator.admission.pods import predictor_pod_spec
 from generator.admission.scenarios import ScenarioRun
 from generator.diagnostics import Problem
-from generator.model.portfolio import Portfolio
+from generator.model.portfolio import Model, Portfolio
+from generator.render.common import Tree
+
+QUOTA_HINT = "it waits until another model stops, or make it queued, or raise the quota"
 
 
-def baseline_problems(portfolio: Portfolio, baseline: Snapshot) -> list[Problem]:
+def _no_node_holds(portfolio: Portfolio, model: Model, service: dict[str, Any]) -> str | None:
+    """Why no node of any flavor the model may use can ever hold its pod (the model container and what OpenShift AI's
+    KServe adds beside it), or None when one can: then waiting, or more quota, lets it run."""
+    asked = pod_requests(predictor_pod_spec(service))
+    cpu, memory = asked.get("cpu", quantity("0")), asked.get("memory", quantity("0"))
+    usable = [f for f in portfolio.flavors if f.gpus_per_node >= model.gpus and model.flavor in (None, f.name)]
+    if not usable or any(cpu <= quantity(f.cpu_per_node) and memory <= quantity(f.memory_per_node) for f in usable):
+        return None
+    holds = "; ".join(f"{f.name} {f.cpu_per_node} CPUs and {f.memory_per_node}" for f in usable)
+    return (f"no node can hold its pod, which asks {show_amount(cpu, 'cpu')} CPUs and {show_amount(memory, 'memory')} "
+            f"(the model container and what OpenShift AI's KServe adds beside it: kube-rbac-proxy with auth, a ModelCar "
+            f"for oci://) while a node holds {holds}: lower the model's resources")
+
+
+def baseline_problems(portfolio: Portfolio, baseline: Snapshot, tree: Tree) -> list[Problem]:
     """PF005: an active model that will not run at baseline: Kueue keeps it waiting for quota, or no node holds it.
 
     A warning, not an error: switching a model on while the quota is full is how a model joins the queue (it
     runs when another stops); the InferenceService stays not Ready until then.
     """
     problems = []
+    services = kueue_objects(tree).services
     for index, model in enumerate(portfolio.models):
         state = baseline.model(model.name)
         if model.state == "active" and state.state != "admitted":
+            service = services.get(model.name)
+            hint = (service is not None and _no_node_holds(portfolio, model, service)) or QUOTA_HINT
             problems.append(Problem(("models", index, "state"), "PF005",
-                                    f"active model will not run at baseline ({state.state}): {state.reason}; it waits "
-                                    "until another model stops, or make it queued, or raise the quota"))
+                                    f"active model will not run at baseline ({state.state}): {state.reason}; {hint}"))
     return problems
 
 
