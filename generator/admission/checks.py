@@ -37,10 +37,11 @@ def baseline_problems(portfolio: Portfolio, baseline: Snapshot, tree: Tree) -> l
     runs when another stops); the InferenceService stays not Ready until then.
     """
     problems = []
-    services = kueue_objects(tree).services
+    services: dict[str, dict[str, Any]] | None = None  # read from the tree only when a model does not run
     for index, model in enumerate(portfolio.models):
         state = baseline.model(model.name)
         if model.state == "active" and state.state != "admitted":
+            services = kueue_objects(tree).services if services is None else services
             service = services.get(model.name)
             hint = (service is not None and _no_node_holds(portfolio, model, service)) or QUOTA_HINT
             problems.append(Problem(("models", index, "state"), "PF005",
